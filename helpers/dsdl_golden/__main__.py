@@ -1,0 +1,5 @@
+"""``python -m dsdl_golden``: the ``golden`` command line."""
+
+from dsdl_golden.cli import main
+
+raise SystemExit(main())

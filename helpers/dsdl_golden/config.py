@@ -1,0 +1,385 @@
+"""Typed settings read from the environment of a DSDL container.
+
+Build them with :func:`load_settings`; it validates every variable and raises one
+:class:`ConfigError` listing all invalid ones. Values are stripped of surrounding whitespace;
+an empty value counts as unset (the default applies), except for on/off flags.
+
+Variables set by DSDL (lower-case names are DSDL's own):
+
+``splunk_hec_enabled``
+    Flag: send events to Splunk's HTTP Event Collector. Default off.
+``splunk_hec_url``
+    HEC base URL such as ``https://splunk:8088`` (http or https, with a host; a trailing ``/``
+    is dropped). Required when HEC is enabled.
+``splunk_hec_token``
+    HEC token (secret). Required when HEC is enabled.
+``splunk_access_enabled``
+    Flag: allow searches against Splunk's REST API. Default off.
+``splunk_access_host``
+    Host name or IP address of the Splunk management port. Required when access is enabled.
+``splunk_access_port``
+    Management port, 1 to 65535. Default 8089.
+``splunk_access_token``
+    Splunk authentication token (secret). Required when access is enabled.
+``api_token``
+    Token DSDL's Splunk side sends to the container API (secret).
+``MODE_DEV_PROD``
+    ``DEV`` or ``PROD``, any case. Default ``PROD``, as in DSDL since 5.2.4.
+``ENABLE_HTTPS``
+    Flag: the container API serves HTTPS. Default on.
+``api_workers``
+    Number of API worker processes, at least 1. Default 1.
+
+Variables of dsdl-golden:
+
+``GOLDEN_PROJECT``
+    Project name attached to telemetry. Default ``default``.
+``GOLDEN_USE_CASE``
+    Use-case name attached to telemetry. Default ``default``.
+``GOLDEN_EVENTS_INDEX``
+    Splunk index for events. Default ``main``.
+``GOLDEN_METRICS_INDEX``
+    Splunk index for metrics. Default ``golden_metrics``.
+``GOLDEN_SOURCETYPE``
+    Sourcetype of the events sent. Default ``dsdl:golden``.
+``GOLDEN_TLS_VERIFY``
+    TLS certificate verification for connections to Splunk: a true flag verifies against the
+    system CAs, a false flag turns verification off, any other value must be the path of an
+    existing CA bundle file to verify against. Default true; an empty value keeps verification on.
+``GOLDEN_SPOOL_DIR``
+    Directory of the telemetry disk spool (``~`` is expanded; not created here). Default
+    ``/srv/app/golden_spool`` if ``/srv`` is a writable directory, else
+    ``~/.cache/dsdl-golden/spool``.
+``GOLDEN_LOG_LEVEL``
+    ``DEBUG``, ``INFO``, ``WARNING``, ``ERROR`` or ``CRITICAL``, any case. Default ``INFO``.
+
+Flags accept ``1``, ``true``, ``yes``, ``on`` (true) and ``0``, ``false``, ``no``, ``off`` or an
+empty value (false), in any case. Index names must be valid Splunk index names: lower-case
+letters, digits, ``_`` and ``-``, not starting with ``_`` or ``-``, at most 80 characters.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import math
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Literal, NoReturn
+from urllib.parse import urlsplit
+
+__all__ = ["HEC_EVENT_PATH", "MASK", "ConfigError", "Secret", "Settings", "load_settings"]
+
+MASK: Final = "**********"
+HEC_EVENT_PATH: Final = "/services/collector/event"
+
+
+class ConfigError(ValueError):
+    """Invalid configuration; ``problems`` holds one line per problem, each naming a variable."""
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems: tuple[str, ...] = tuple(problems)
+        lines = "\n".join(f"  {problem}" for problem in self.problems)
+        super().__init__(f"invalid dsdl-golden configuration, fix these environment variables:\n{lines}")
+
+
+class Secret:
+    """A string that does not show itself: ``repr``/``str`` give a fixed mask, ``reveal()`` the value.
+
+    An empty secret (not set) shows as an empty string. Equality with another ``Secret`` or a
+    ``str`` runs in constant time. Pickling raises ``TypeError`` so a token is not written to disk
+    by accident; copies return the same (immutable) object.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """Return the secret value."""
+        return self._value
+
+    def __str__(self) -> str:
+        return MASK if self._value else ""
+
+    def __repr__(self) -> str:
+        return f"Secret({str(self)!r})"
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Secret):
+            other = other._value
+        if not isinstance(other, str):
+            return NotImplemented
+        return hmac.compare_digest(self._value.encode(), other.encode())
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("a Secret cannot be pickled; pass secret.reveal() explicitly if you must")
+
+    def __copy__(self) -> Secret:
+        return self
+
+    def __deepcopy__(self, memo: object) -> Secret:
+        return self
+
+
+def _default_spool_dir() -> Path:
+    srv = Path("/srv")
+    if srv.is_dir() and os.access(srv, os.W_OK):
+        return srv / "app" / "golden_spool"
+    return Path.home() / ".cache" / "dsdl-golden" / "spool"
+
+
+_NO_SECRET: Final = Secret("")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Effective settings, built by :func:`load_settings`.
+
+    Each field is named after its variable (see the module docstring), lower-cased and without the
+    ``GOLDEN_`` prefix; ``mode`` is ``MODE_DEV_PROD``. ``source_of(name)`` tells which one was read.
+    """
+
+    splunk_hec_enabled: bool = False
+    splunk_hec_url: str | None = None
+    splunk_hec_token: Secret = _NO_SECRET
+    splunk_access_enabled: bool = False
+    splunk_access_host: str | None = None
+    splunk_access_port: int = 8089
+    splunk_access_token: Secret = _NO_SECRET
+    api_token: Secret = _NO_SECRET
+    mode: Literal["DEV", "PROD"] = "PROD"
+    enable_https: bool = True
+    api_workers: int = 1
+    project: str = "default"
+    use_case: str = "default"
+    events_index: str = "main"
+    metrics_index: str = "golden_metrics"
+    sourcetype: str = "dsdl:golden"
+    tls_verify: bool | Path = True
+    spool_dir: Path = field(default_factory=_default_spool_dir)
+    log_level: str = "INFO"
+    _sources: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def hec_enabled(self) -> bool:
+        """True when the HEC flag is on and its URL and token are set."""
+        return self.splunk_hec_enabled and self.splunk_hec_url is not None and bool(self.splunk_hec_token)
+
+    @property
+    def hec_event_url(self) -> str | None:
+        """The HEC event endpoint, or None when HEC is not enabled."""
+        return f"{self.splunk_hec_url}{HEC_EVENT_PATH}" if self.hec_enabled else None
+
+    def source_of(self, name: str) -> str:
+        """Where field ``name`` came from: ``"env <VARIABLE>"`` or ``"default"``."""
+        if name not in _ENV:
+            raise KeyError(f"unknown setting {name!r}")
+        return self._sources.get(name, "default")
+
+    def as_dict(self, *, masked: bool = True) -> dict[str, Any]:
+        """All fields as JSON-serialisable values; secrets masked unless ``masked=False``."""
+        return {name: _plain(getattr(self, name), masked=masked) for name in _ENV}
+
+
+def _plain(value: object, *, masked: bool) -> object:
+    if isinstance(value, Secret):
+        return (str(value) if masked else value.reveal()) or None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+Parser = Callable[[str], object]
+
+_FLAG_WORDS: Final[Mapping[str, bool]] = {
+    **dict.fromkeys(("1", "true", "yes", "on"), True),
+    **dict.fromkeys(("0", "false", "no", "off", ""), False),
+}
+_FLAG_HELP: Final = "1, true, yes, on (true) or 0, false, no, off, empty (false), any case"
+_HOST_LABEL: Final = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
+_INDEX_NAME: Final = re.compile(r"[a-z0-9][a-z0-9_-]{0,79}")
+_DIGITS: Final = re.compile(r"[0-9]{1,18}")
+
+
+def _flag(value: str) -> bool:
+    try:
+        return _FLAG_WORDS[value.lower()]
+    except KeyError:
+        raise ValueError(f"expected a flag: {_FLAG_HELP}") from None
+
+
+def _integer(low: int, high: int | None = None) -> Parser:
+    upper = math.inf if high is None else high
+    expected = (
+        f"expected an integer >= {low}" if high is None else f"expected an integer from {low} to {high}"
+    )
+
+    def parse(value: str) -> int:
+        if not _DIGITS.fullmatch(value) or not low <= int(value) <= upper:
+            raise ValueError(expected)
+        return int(value)
+
+    return parse
+
+
+def _choice(*choices: str) -> Parser:
+    def parse(value: str) -> str:
+        if value.upper() not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)} (any case)")
+        return value.upper()
+
+    return parse
+
+
+def _is_host(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        labels = value.removesuffix(".").split(".")
+        return len(value) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in labels)
+    return True
+
+
+def _host(value: str) -> str:
+    if not _is_host(value):
+        raise ValueError("expected a host name or IP address without scheme or port, e.g. splunk.example.com")
+    return value
+
+
+def _base_url(value: str) -> str:
+    try:
+        parts = urlsplit(value)
+        valid = (
+            parts.scheme in {"http", "https"}
+            and _is_host(parts.hostname or "")
+            and parts.port != 0
+            and not (parts.query or parts.fragment)
+        )
+    except ValueError:  # malformed IPv6 literal or port
+        valid = False
+    if not valid:
+        raise ValueError(
+            "expected an http:// or https:// URL with a host and no query, e.g. https://splunk:8088"
+        )
+    return value.rstrip("/")
+
+
+def _index(value: str) -> str:
+    if not _INDEX_NAME.fullmatch(value):
+        raise ValueError(
+            "expected a Splunk index name: lower-case letters, digits, _ and -, "
+            "not starting with _ or -, at most 80 characters"
+        )
+    return value
+
+
+def _secret(value: str) -> Secret:
+    if any(char.isspace() or not char.isprintable() for char in value):
+        raise ValueError("expected a token without spaces or control characters")
+    return Secret(value)
+
+
+def _tls_verify(value: str) -> bool | Path:
+    if value.lower() in _FLAG_WORDS:
+        return _FLAG_WORDS[value.lower()]
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise ValueError(f"expected a flag ({_FLAG_HELP}) or the path of an existing CA bundle file")
+    return path
+
+
+def _path(value: str) -> Path:
+    return Path(value).expanduser()
+
+
+@dataclass(frozen=True, slots=True)
+class _EnvVar:
+    name: str
+    parse: Parser
+    secret: bool = False
+    empty_is_unset: bool = True
+
+
+def _flag_var(name: str) -> _EnvVar:
+    return _EnvVar(name, _flag, empty_is_unset=False)
+
+
+def _secret_var(name: str) -> _EnvVar:
+    return _EnvVar(name, _secret, secret=True)
+
+
+# Settings field -> the variable it is read from, in the order of the Settings fields.
+_ENV: Final[Mapping[str, _EnvVar]] = {
+    "splunk_hec_enabled": _flag_var("splunk_hec_enabled"),
+    "splunk_hec_url": _EnvVar("splunk_hec_url", _base_url),
+    "splunk_hec_token": _secret_var("splunk_hec_token"),
+    "splunk_access_enabled": _flag_var("splunk_access_enabled"),
+    "splunk_access_host": _EnvVar("splunk_access_host", _host),
+    "splunk_access_port": _EnvVar("splunk_access_port", _integer(1, 65535)),
+    "splunk_access_token": _secret_var("splunk_access_token"),
+    "api_token": _secret_var("api_token"),
+    "mode": _EnvVar("MODE_DEV_PROD", _choice("DEV", "PROD")),
+    "enable_https": _flag_var("ENABLE_HTTPS"),
+    "api_workers": _EnvVar("api_workers", _integer(1)),
+    "project": _EnvVar("GOLDEN_PROJECT", str),
+    "use_case": _EnvVar("GOLDEN_USE_CASE", str),
+    "events_index": _EnvVar("GOLDEN_EVENTS_INDEX", _index),
+    "metrics_index": _EnvVar("GOLDEN_METRICS_INDEX", _index),
+    "sourcetype": _EnvVar("GOLDEN_SOURCETYPE", str),
+    "tls_verify": _EnvVar("GOLDEN_TLS_VERIFY", _tls_verify),
+    "spool_dir": _EnvVar("GOLDEN_SPOOL_DIR", _path),
+    "log_level": _EnvVar("GOLDEN_LOG_LEVEL", _choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
+}
+
+# A flag that is on requires these variables to be set.
+_REQUIRED_WHEN_ON: Final = {
+    "splunk_hec_enabled": ("splunk_hec_url", "splunk_hec_token"),
+    "splunk_access_enabled": ("splunk_access_host", "splunk_access_token"),
+}
+
+
+def _missing(environ: Mapping[str, str], values: Mapping[str, object]) -> list[str]:
+    return [
+        f"{flag} is on but {name} is not set: set {name} or turn {flag} off"
+        for flag, names in _REQUIRED_WHEN_ON.items()
+        if values.get(flag) is True
+        for name in names
+        if not environ.get(name, "").strip()
+    ]
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate the settings from ``environ`` (default ``os.environ``).
+
+    Raises :class:`ConfigError` listing every invalid or missing variable.
+    """
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    problems: list[str] = []
+    for field_name, var in _ENV.items():
+        raw = env.get(var.name)
+        if raw is None or (var.empty_is_unset and not raw.strip()):
+            continue
+        try:
+            values[field_name] = var.parse(raw.strip())
+        except ValueError as error:
+            shown = "(hidden)" if var.secret else repr(raw)
+            problems.append(f"{var.name}={shown}: {error}")
+        else:
+            sources[field_name] = f"env {var.name}"
+    problems += _missing(env, values)
+    if problems:
+        raise ConfigError(problems)
+    return Settings(**values, _sources=sources)
