@@ -1,0 +1,1 @@
+"""Private building blocks of :mod:`dsdl_golden.preprocessor` (no public API here)."""
