@@ -76,9 +76,54 @@ def _run_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _emulator_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--hec-port", type=int, default=8088, help="HEC port, 0 = a free one (default 8088)")
+    parser.add_argument(
+        "--rest-port", type=int, default=8089, help="splunkd port, 0 = a free one (default 8089)"
+    )
+    parser.add_argument("--no-tls", action="store_true", help="plain HTTP instead of self-signed HTTPS")
+    parser.add_argument(
+        "--cert-dir", help="where to write ca.pem and the server certificate (default: a temp dir)"
+    )
+    parser.add_argument("--token", action="append", default=[], help="an HEC token (repeatable)")
+    parser.add_argument(
+        "--ack-token", action="append", default=[], help="an HEC token with useACK (repeatable)"
+    )
+    parser.add_argument("--user", action="append", default=[], metavar="USER:PASSWORD", help="a splunkd user")
+    parser.add_argument("--auth-token", action="append", default=[], help="a splunkd auth token (JWT)")
+    parser.add_argument("--index", action="append", default=[], help="an extra event index (repeatable)")
+    parser.add_argument("--metrics-index", action="append", default=[], help="an extra metrics index")
+    parser.add_argument(
+        "--dataset",
+        action="append",
+        default=[],
+        nargs=2,
+        metavar=("INDEX_OR_QUERY", "PATH"),
+        help="search data from a CSV/JSON/JSONL file, for an index or an exact query",
+    )
+    parser.add_argument("--splunk-version", help='version reported by server/info (default "9.2.1")')
+    parser.add_argument("--max-content-length", type=int, help="HEC body limit in bytes (default 1000000)")
+    parser.add_argument("--accept-json-array", action="store_true", help="accept HEC batches as a JSON array")
+    parser.add_argument("--config", help="a JSON object of further settings (as PUT /__mock__/config)")
+    parser.add_argument("--stop-on-stdin-eof", action="store_true", help="exit when stdin is closed")
+
+
+def _run_emulator(args: argparse.Namespace) -> int:
+    from dsdl_golden.emulator.command import run
+
+    return run(args)
+
+
 COMMANDS: tuple[Command, ...] = (
     Command(
         "config", "show the effective settings and where each comes from", _run_config, _config_arguments
+    ),
+    Command(
+        "emulator",
+        "run a local Splunk emulator (splunkd REST + HEC) for tests",
+        _run_emulator,
+        _emulator_arguments,
     ),
 )
 
