@@ -310,6 +310,8 @@ def test_every_setting_comes_from_its_variable(tmp_path: Path) -> None:
         "GOLDEN_TLS_VERIFY": "0",
         "GOLDEN_SPOOL_DIR": str(tmp_path),
         "GOLDEN_LOG_LEVEL": "DEBUG",
+        "GOLDEN_IMAGE_VERSION": "1.2.3",
+        "GOLDEN_IMAGE_DIGEST": "sha256:" + "ab" * 32,
     }
     settings = load_settings(environ)
     fields = [field.name for field in dataclasses.fields(Settings) if not field.name.startswith("_")]

@@ -52,6 +52,8 @@ Variables of dsdl-golden:
     ``~/.cache/dsdl-golden/spool``.
 ``GOLDEN_LOG_LEVEL``
     ``DEBUG``, ``INFO``, ``WARNING``, ``ERROR`` or ``CRITICAL``, any case. Default ``INFO``.
+``GOLDEN_IMAGE_VERSION``, ``GOLDEN_IMAGE_DIGEST``
+    Version and digest of the container image, set by the image; attached to telemetry when known.
 
 Flags accept ``1``, ``true``, ``yes``, ``on`` (true) and ``0``, ``false``, ``no``, ``off`` or an
 empty value (false), in any case. Index names must be valid Splunk index names: lower-case
@@ -169,6 +171,8 @@ class Settings:
     tls_verify: bool | Path = True
     spool_dir: Path = field(default_factory=_default_spool_dir)
     log_level: str = "INFO"
+    image_version: str | None = None
+    image_digest: str | None = None
     _sources: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -340,6 +344,8 @@ _ENV: Final[Mapping[str, _EnvVar]] = {
     "tls_verify": _EnvVar("GOLDEN_TLS_VERIFY", _tls_verify),
     "spool_dir": _EnvVar("GOLDEN_SPOOL_DIR", _path),
     "log_level": _EnvVar("GOLDEN_LOG_LEVEL", _choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
+    "image_version": _EnvVar("GOLDEN_IMAGE_VERSION", str),
+    "image_digest": _EnvVar("GOLDEN_IMAGE_DIGEST", str),
 }
 
 # A flag that is on requires these variables to be set.

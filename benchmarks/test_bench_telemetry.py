@@ -1,0 +1,116 @@
+"""Telemetry cost for the model code and delivery rate, against DSDL's synchronous helper, same run.
+
+The emulator runs in its own process (its own interpreter lock), as Splunk would. The naive
+client posts each event synchronously with a new connection and no verification, the way
+DSDL's ``dsdlsupport.SplunkHEC.send`` does.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import urllib3
+
+from dsdl_golden.config import load_settings
+from dsdl_golden.emulator import EmulatorProcess, start_subprocess
+from dsdl_golden.telemetry_helper import Telemetry, build_telemetry
+
+TOKEN = "bench-token-31f0c2"
+DELIVERED_EVENTS = 100_000
+NAIVE_EVENTS = 300
+results: dict[str, float] = {}
+
+
+@pytest.fixture(scope="module")
+def splunk() -> Iterator[EmulatorProcess]:
+    with start_subprocess(tokens=[TOKEN]) as process:
+        process.control.add_index("golden_metrics", metrics=True)
+        process.control.add_hec_token(TOKEN, indexes=["main", "golden_metrics"])
+        yield process
+
+
+def make_telemetry(splunk: EmulatorProcess, spool: Path) -> Telemetry:
+    return build_telemetry(
+        load_settings(
+            {
+                "splunk_hec_enabled": "1",
+                "splunk_hec_url": splunk.hec_url,
+                "splunk_hec_token": TOKEN,
+                "GOLDEN_TLS_VERIFY": str(splunk.ca_bundle),
+                "GOLDEN_SPOOL_DIR": str(spool),
+            }
+        )
+    )
+
+
+def naive_send(url: str, event: dict[str, Any]) -> None:
+    """DSDL's helper: one synchronous POST per call, new connection, verify=False."""
+    response = requests.post(
+        url + "/services/collector/event",
+        headers={"Authorization": f"Splunk {TOKEN}"},
+        json=event,
+        verify=False,
+        timeout=30,
+    )
+    response.raise_for_status()
+
+
+def test_caller_cost_of_log_metrics(benchmark: Any, splunk: EmulatorProcess, tmp_path: Path) -> None:
+    telemetry = make_telemetry(splunk, tmp_path)
+    try:
+        benchmark(telemetry.log_metrics, {"loss": 0.25, "accuracy": 0.91}, step=3)
+        results["log_metrics_call"] = benchmark.stats.stats.median
+    finally:
+        telemetry.close(timeout=30)
+        splunk.control.reset()
+
+
+def test_caller_cost_of_the_naive_client(benchmark: Any, splunk: EmulatorProcess) -> None:
+    event = {"event": "metric", "index": "golden_metrics", "fields": {"metric_name:loss": 0.25}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+        benchmark.pedantic(naive_send, args=(splunk.hec_url, event), rounds=100, warmup_rounds=5)
+    results["naive_call"] = benchmark.stats.stats.median
+
+
+def test_sustained_delivery(benchmark: Any, splunk: EmulatorProcess, tmp_path: Path) -> None:
+    def deliver() -> None:
+        telemetry = make_telemetry(splunk, tmp_path)
+        for step in range(DELIVERED_EVENTS):
+            telemetry.log_event({"step": step, "loss": 0.25, "phase": "fit"})
+        assert telemetry.flush(120), telemetry.stats()
+        telemetry.close()
+
+    benchmark.pedantic(deliver, setup=splunk.control.reset, rounds=3)
+    results["delivered_per_s"] = DELIVERED_EVENTS / benchmark.stats.stats.median
+    assert len(splunk.control.events(index="main")) == DELIVERED_EVENTS
+
+
+def test_naive_delivery(benchmark: Any, splunk: EmulatorProcess) -> None:
+    def deliver() -> None:
+        for step in range(NAIVE_EVENTS):
+            naive_send(splunk.hec_url, {"event": {"step": step, "loss": 0.25, "phase": "fit"}})
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+        benchmark.pedantic(deliver, setup=splunk.control.reset, rounds=3)
+    results["naive_per_s"] = NAIVE_EVENTS / benchmark.stats.stats.median
+
+
+def test_ratios() -> None:
+    assert set(results) == {"log_metrics_call", "naive_call", "delivered_per_s", "naive_per_s"}, (
+        "run the file"
+    )
+    call_ratio = results["naive_call"] / results["log_metrics_call"]
+    rate_ratio = results["delivered_per_s"] / results["naive_per_s"]
+    call_us, naive_ms = results["log_metrics_call"] * 1e6, results["naive_call"] * 1e3
+    rate, naive_rate = results["delivered_per_s"], results["naive_per_s"]
+    print(f"\nlog_metrics median {call_us:.1f} us (naive {naive_ms:.2f} ms, {call_ratio:.0f}x)")
+    print(f"delivery {rate:,.0f} events/s (naive {naive_rate:,.0f}/s, {rate_ratio:.0f}x)")
+    assert call_ratio >= 100
+    assert rate_ratio >= 20

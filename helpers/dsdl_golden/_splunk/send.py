@@ -1,0 +1,123 @@
+"""Send a DataFrame to Splunk through HEC, in order, reporting every row that did not arrive."""
+
+from __future__ import annotations
+
+import html
+import math
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from dsdl_golden._telemetry.client import serialise
+from dsdl_golden._telemetry.hec import HecTransport, Verdict
+
+
+@dataclass
+class SendReport:
+    """Outcome of :func:`send_results`: rows sent, and each failed row with its number and reason."""
+
+    rows: int
+    sent: int = 0
+    failed: list[tuple[int, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when every row was delivered."""
+        return self.sent == self.rows and not self.failed
+
+    def __str__(self) -> str:
+        lines = [f"sent {self.sent} of {self.rows} rows in {self.seconds:.2f} s"]
+        lines += [f"  row {row}: {reason}" for row, reason in self.failed[:20]]
+        if len(self.failed) > 20:
+            lines.append(f"  ... and {len(self.failed) - 20} more failed rows")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(str(self))}</pre>"
+
+
+def _epoch_seconds(column: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return (column - pd.Timestamp(0, tz=column.dt.tz)) / pd.Timedelta(seconds=1)
+    numeric = pd.to_numeric(column, errors="coerce")
+    if numeric.notna().sum() == column.notna().sum():
+        return numeric
+    return _epoch_seconds(pd.to_datetime(column, utc=True, format="ISO8601"))
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") and not isinstance(value, list | dict) else value
+
+
+def rows_as_events(frame: pd.DataFrame, envelope: dict[str, Any], time_field: str | None) -> Iterator[bytes]:
+    """One serialised HEC event per row; missing values are left out of the event."""
+    times = _epoch_seconds(frame[time_field]) if time_field and time_field in frame else None
+    body = frame.drop(columns=[time_field]) if times is not None else frame
+    columns = list(map(str, body.columns))
+    for position, values in enumerate(body.itertuples(index=False, name=None)):
+        event = {
+            name: _plain(value)
+            for name, value in zip(columns, values, strict=True)
+            if not (value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT)
+        }
+        record = {**envelope, "event": event}
+        if times is not None and not math.isnan(stamp := float(times.iloc[position])):
+            record["time"] = round(stamp, 6)
+        yield serialise(record)
+
+
+def send_events(
+    transport: HecTransport,
+    events: list[bytes],
+    *,
+    batch_events: int,
+    batch_bytes: int,
+    retries: int,
+    ack_timeout: float = 60.0,
+) -> SendReport:
+    """Send ``events`` in order; a row is either acknowledged by HEC or listed as failed."""
+    report = SendReport(rows=len(events))
+    started = time.monotonic()
+    position, limit, attempt = 0, batch_events, 0
+    while position < len(events):
+        batch = _next_batch(events, position, limit, batch_bytes)
+        reply = transport.post(batch)
+        verdict = reply.verdict
+        if verdict is Verdict.ACCEPTED and (
+            reply.ack_id is None or transport.wait_for_ack(reply.ack_id, ack_timeout)
+        ):
+            report.sent += len(batch)
+            position, limit, attempt = position + len(batch), batch_events, 0
+        elif verdict is Verdict.NEED_CHANNEL and transport.channel is None:
+            transport.open_channel()
+        elif verdict is Verdict.SPLIT and len(batch) > 1:
+            limit = max(1, len(batch) // 2)
+        elif verdict in (Verdict.SPLIT, Verdict.BAD_EVENT):
+            bad = 0 if verdict is Verdict.SPLIT else min(reply.bad_event, len(batch) - 1)
+            report.sent += bad
+            report.failed.append((position + bad, reply.describe()))
+            position += bad + 1
+        elif verdict is Verdict.RETRY and attempt < retries:
+            attempt += 1
+            time.sleep(reply.retry_after or random.uniform(0.25, 0.5) * 2**attempt)  # noqa: S311 - jitter
+        else:
+            reason = reply.describe()
+            report.failed += [(row, reason) for row in range(position, len(events))]
+            break
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _next_batch(events: list[bytes], start: int, limit: int, max_bytes: int) -> list[bytes]:
+    size, end = 0, start
+    while end < len(events) and end - start < limit:
+        size += len(events[end]) + 1
+        if end > start and size > max_bytes:
+            break
+        end += 1
+    return events[start:end]

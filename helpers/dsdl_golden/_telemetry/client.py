@@ -1,0 +1,305 @@
+"""Background delivery of HEC events: in-memory queue -> disk spool -> HEC, at least once.
+
+The caller only appends to a bounded deque. A writer thread serialises queued events and writes
+them durably to the spool; a sender thread posts the oldest spooled events in batches and marks
+them sent only when Splunk accepted them. Nothing blocks or raises into the caller: a full queue or
+spool drops the event and counts it, and events HEC rejects for good go to a dead-letter file.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import math
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from dsdl_golden._telemetry.hec import HecTransport, Reply, Verdict
+from dsdl_golden._telemetry.spool import Batch, Spool
+
+logger = logging.getLogger("dsdl_golden.telemetry")
+
+MAX_EVENT_BYTES = 5_000_000  # HEC rejects larger events (code 6)
+
+
+@dataclass
+class DeliveryStats:
+    """Counters of one client since it started."""
+
+    queued: int = 0
+    spooled: int = 0
+    sent: int = 0
+    batches: int = 0
+    retries: int = 0
+    dropped_queue_full: int = 0
+    dropped_spool_full: int = 0
+    dead_lettered: int = 0
+
+
+@dataclass(frozen=True)
+class DeliveryOptions:
+    """Batching, buffering and retry limits of a :class:`DeliveryClient`."""
+
+    batch_events: int = 1000
+    batch_bytes: int = 800_000  # before compression; under HEC's smallest max_content_length
+    max_queue: int = 100_000
+    backoff_base: float = 0.5
+    backoff_cap: float = 30.0
+    configuration_pause: float = 60.0
+    ack_timeout: float = 60.0
+    compress: bool = True
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with non-finite floats replaced by None (HEC accepts only strict JSON)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return value.item()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    return str(value)
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=_json_default, allow_nan=False)
+
+
+def serialise(event: dict[str, Any]) -> bytes:
+    """Compact strict JSON of an HEC event."""
+    try:
+        text = _ENCODER.encode(event)
+    except ValueError:
+        text = _ENCODER.encode(_finite(event))
+    return text.encode()
+
+
+class DeliveryClient:
+    """Delivers HEC events at least once through a disk spool; see the module docstring."""
+
+    def __init__(self, transport: HecTransport, spool: Spool, options: DeliveryOptions | None = None) -> None:
+        self.transport = transport
+        self.spool = spool
+        self.options = options or DeliveryOptions()
+        self.stats = DeliveryStats()
+        self._queue: collections.deque[dict[str, Any]] = collections.deque()
+        self._wake_writer = threading.Event()
+        self._progress = threading.Condition()
+        self._writing = False
+        self._stopping = threading.Event()
+        self._batch_limit = self.options.batch_events
+        self._dead_letters = dead_letter_path(spool.root)
+        self._writer = threading.Thread(target=self._write_loop, name="golden-telemetry-writer", daemon=True)
+        self._sender = threading.Thread(target=self._send_loop, name="golden-telemetry-sender", daemon=True)
+        self._writer.start()
+        self._sender.start()
+
+    def __repr__(self) -> str:
+        return f"DeliveryClient({self.transport!r}, spool={str(self.spool.root)!r})"
+
+    def submit(self, event: dict[str, Any]) -> None:
+        """Queue one HEC event (a dict); never blocks, never raises."""
+        if len(self._queue) >= self.options.max_queue:
+            self.stats.dropped_queue_full += 1
+            if (
+                self.stats.dropped_queue_full in (1, 10, 100, 1000)
+                or self.stats.dropped_queue_full % 10000 == 0
+            ):
+                logger.error("telemetry queue full: %d events dropped so far", self.stats.dropped_queue_full)
+            return
+        self._queue.append(event)
+        if not self._wake_writer.is_set():
+            self._wake_writer.set()
+
+    # writer thread -----------------------------------------------------------------------------
+
+    def _write_loop(self) -> None:
+        while not (self._stopping.is_set() and not self._queue):
+            self._wake_writer.wait(0.5)
+            self._wake_writer.clear()
+            with self._progress:
+                self._writing = True
+            try:
+                self._drain_queue()
+                self.spool.sync()  # idle now: no write stays only in the page cache
+            except Exception:  # a disk error must not kill the thread
+                logger.exception("telemetry spool write failed")
+            with self._progress:
+                self._writing = False
+                self._progress.notify_all()
+
+    def _drain_queue(self) -> None:
+        while self._queue:
+            payloads: list[bytes] = []
+            while self._queue and len(payloads) < 10_000:
+                payload = serialise(self._queue.popleft())
+                if len(payload) > MAX_EVENT_BYTES:
+                    self._dead_letter(payload, f"event of {len(payload)} bytes exceeds HEC's limit")
+                    continue
+                payloads.append(payload)
+            written = self.spool.append(payloads)
+            self.stats.queued += len(payloads)
+            self.stats.spooled += written
+            if written < len(payloads):
+                self.stats.dropped_spool_full += len(payloads) - written
+                logger.error(
+                    "telemetry spool full (%d bytes): %d events dropped so far",
+                    self.spool.max_bytes,
+                    self.stats.dropped_spool_full,
+                )
+            with self._progress:
+                self._progress.notify_all()
+
+    # sender thread -----------------------------------------------------------------------------
+
+    def _send_loop(self) -> None:
+        attempt = 0
+        while True:
+            batch = self.spool.read_batch(self._batch_limit, self.options.batch_bytes)
+            if batch is None:
+                if self._stopping.is_set() and not self._queue and not self._writing:
+                    return
+                with self._progress:
+                    self._progress.notify_all()
+                    self._progress.wait(0.2)
+                continue
+            pause = self._deliver(batch, attempt)
+            attempt = attempt + 1 if pause else 0
+            if pause and self._stopping.wait(pause):
+                return
+
+    def _deliver(self, batch: Batch, attempt: int) -> float:
+        """Send one batch; return 0 on progress, else the seconds to wait before trying again."""
+        reply = self.transport.post(batch.payloads, compress=self.options.compress)
+        handler = {
+            Verdict.ACCEPTED: self._on_accepted,
+            Verdict.NEED_CHANNEL: self._on_need_channel,
+            Verdict.SPLIT: self._on_too_large,
+            Verdict.BAD_EVENT: self._on_bad_event,
+            Verdict.RETRY: self._on_failure,
+            Verdict.CONFIGURATION: self._on_failure,
+        }[reply.verdict]
+        return handler(batch, reply, attempt)
+
+    def _on_accepted(self, batch: Batch, reply: Reply, attempt: int) -> float:
+        if reply.ack_id is not None and not self.transport.wait_for_ack(
+            reply.ack_id, self.options.ack_timeout, self._stopping
+        ):
+            return self._backoff(attempt, reply)
+        self._commit(batch, len(batch.payloads))
+        self._batch_limit = self.options.batch_events
+        if reply.code:
+            logger.warning("HEC accepted a batch with a warning: %s", reply.describe())
+        return 0.0
+
+    def _on_need_channel(self, batch: Batch, reply: Reply, attempt: int) -> float:
+        self.transport.open_channel()
+        logger.info("HEC token uses indexer acknowledgement: sending on channel %s", self.transport.channel)
+        return 0.0
+
+    def _on_too_large(self, batch: Batch, reply: Reply, attempt: int) -> float:
+        if len(batch.payloads) > 1:
+            self._batch_limit = max(1, len(batch.payloads) // 2)
+            return 0.0
+        return self._reject(batch, 0, reply)
+
+    def _on_bad_event(self, batch: Batch, reply: Reply, attempt: int) -> float:
+        return self._reject(batch, min(reply.bad_event, len(batch.payloads) - 1), reply)
+
+    def _reject(self, batch: Batch, bad: int, reply: Reply) -> float:
+        """Events before ``bad`` are in; ``bad`` goes to the dead-letter file; the rest is resent."""
+        self._commit(batch, bad)
+        self._dead_letter(batch.payloads[bad], reply.describe())
+        self.spool.commit(batch, bad + 1)
+        return 0.0
+
+    def _on_failure(self, batch: Batch, reply: Reply, attempt: int) -> float:
+        self.stats.retries += 1
+        if reply.verdict is Verdict.CONFIGURATION:
+            logger.error(
+                "HEC refused the events (%s): check splunk_hec_url, splunk_hec_token and the indexes; "
+                "events stay spooled and are retried in %.0f s",
+                reply.describe(),
+                self.options.configuration_pause,
+            )
+            return self.options.configuration_pause
+        logger.warning("HEC delivery failed (%s); retrying", reply.describe())
+        return self._backoff(attempt, reply)
+
+    def _backoff(self, attempt: int, reply: Reply) -> float:
+        if reply.retry_after is not None:
+            return min(reply.retry_after, self.options.backoff_cap)
+        ceiling = min(self.options.backoff_cap, self.options.backoff_base * 2**attempt)
+        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not cryptography
+
+    def _commit(self, batch: Batch, count: int) -> None:
+        self.spool.commit(batch, count)
+        self.stats.sent += count
+        self.stats.batches += 1
+
+    def _dead_letter(self, payload: bytes, reason: str) -> None:
+        self.stats.dead_lettered += 1
+        logger.error("HEC rejected an event for good (%s): kept in %s", reason, self._dead_letters)
+        record = {"time": time.time(), "reason": reason, "event": payload.decode("utf-8", "replace")}
+        with self._dead_letters.open("a", encoding="utf-8") as stream:
+            stream.write(json.dumps(record) + "\n")
+
+    # control -----------------------------------------------------------------------------------
+
+    def idle(self) -> bool:
+        """True when every submitted event was sent (or dropped and counted)."""
+        return not self._queue and not self._writing and not self.spool.pending()
+
+    def _wait(self, done: Callable[[], bool], timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        self._wake_writer.set()
+        with self._progress:
+            while not done():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._progress.wait(min(remaining, 0.05))
+        return True
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait up to ``timeout`` seconds until every queued event was sent; True if so."""
+        return self._wait(self.idle, timeout)
+
+    def sync(self, timeout: float = 10.0) -> bool:
+        """Wait up to ``timeout`` seconds until every queued event is in the disk spool; True if so."""
+        return self._wait(lambda: not self._queue and not self._writing, timeout)
+
+    def close(self, timeout: float = 5.0) -> bool:
+        """Flush for up to ``timeout`` s, stop the threads and keep what is unsent in the spool."""
+        delivered = self.flush(timeout)
+        self._stopping.set()
+        self._wake_writer.set()
+        self._writer.join()
+        self._sender.join(timeout=max(self.transport.timeout, 1.0) + 1.0)
+        self.spool.close()
+        self.transport.close()
+        return delivered
+
+    def stats_dict(self) -> dict[str, int]:
+        """The counters as a plain dict."""
+        return asdict(self.stats)
+
+
+def dead_letter_path(spool_root: Path) -> Path:
+    """Where events that HEC rejected for good are kept, one JSON line each."""
+    return spool_root / "dead-letter.jsonl"

@@ -1,0 +1,309 @@
+"""Crash-safe, bounded, ordered disk spool of serialised telemetry events.
+
+Every event is written here before it is sent (write-ahead), so events survive Splunk outages,
+process exits and crashes. Writes reach the page cache at once (enough when the process dies) and
+stable storage within ``fsync_interval`` or on :meth:`Spool.sync` (a machine crash). Layout::
+
+    <root>/<owner>/lock                 held with flock while the owning process lives
+    <root>/<owner>/seg-<n>.log          records: <u32 length><u32 crc32><payload>
+    <root>/<owner>/cursor               "<segment> <offset>" of the first unsent record
+
+A process owns one directory. On start it adopts the directories of processes that died (their
+lock is free) and replays them, oldest first, before its own events. A torn record at the end of a
+segment (a crash during a write) ends that segment; everything before it is kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import socket
+import struct
+import threading
+import time
+import uuid
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+logger = logging.getLogger("dsdl_golden.telemetry")
+
+_HEADER = struct.Struct("<II")
+_SEGMENT_GLOB = "seg-*.log"
+
+
+def _segment_name(number: int) -> str:
+    return f"seg-{number:012d}.log"
+
+
+def _segment_number(path: Path) -> int:
+    return int(path.stem.removeprefix("seg-"))
+
+
+@dataclass
+class _Source:
+    """One owner directory being replayed: its segments and read position."""
+
+    directory: Path
+    segment: int
+    offset: int
+    lock: int | None = None  # fd of an adopted directory's lock
+    sizes: dict[int, int] = field(default_factory=dict)
+
+    def save_cursor(self) -> None:
+        temporary = self.directory / "cursor.tmp"
+        temporary.write_text(f"{self.segment} {self.offset}")
+        temporary.replace(self.directory / "cursor")
+
+
+@dataclass
+class Batch:
+    """Records read from the spool; ``commit(batch, n)`` marks the first ``n`` as sent."""
+
+    payloads: list[bytes]
+    ends: list[tuple[_Source, int, int]]  # (source, segment, offset after each record)
+
+
+def _read_cursor(directory: Path) -> tuple[int, int]:
+    with contextlib.suppress(OSError, ValueError):
+        segment, offset = (directory / "cursor").read_text().split()[:2]
+        return int(segment), int(offset)
+    return 0, 0
+
+
+def _try_lock(path: Path) -> int | None:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+class Spool:
+    """Append-only segments with a persisted read cursor, shared by a writer and a reader thread."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        max_bytes: int = 256 * 1024 * 1024,
+        segment_bytes: int = 4 * 1024 * 1024,
+        fsync_interval: float = 0.05,
+    ) -> None:
+        self.root = root
+        self.max_bytes = max_bytes
+        self.segment_bytes = segment_bytes
+        self.fsync_interval = fsync_interval
+        self._last_fsync = 0.0
+        self._unsynced = False
+        self._lock = threading.Lock()
+        root.mkdir(parents=True, exist_ok=True)
+        own = root / f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        own.mkdir()
+        self._own_lock = _try_lock(own / "lock")
+        self._sources = [*self._adopt_orphans(exclude=own), _Source(own, 1, 0)]
+        self._write_segment = 1
+        self._write_file = (own / _segment_name(1)).open("ab")
+        self._sources[-1].sizes[1] = 0
+        self.bytes_on_disk = sum(sum(source.sizes.values()) for source in self._sources)
+        self.torn_bytes = 0
+
+    @property
+    def own_directory(self) -> Path:
+        return self._sources[-1].directory
+
+    def _adopt_orphans(self, exclude: Path) -> list[_Source]:
+        adopted = []
+        candidates = [path for path in self.root.iterdir() if path.is_dir() and path != exclude]
+        for directory in sorted(candidates, key=lambda path: path.stat().st_mtime):
+            fd = _try_lock(directory / "lock")
+            if fd is None:
+                continue  # its process is alive
+            segment, offset = _read_cursor(directory)
+            sizes = {
+                _segment_number(path): path.stat().st_size for path in sorted(directory.glob(_SEGMENT_GLOB))
+            }
+            sizes = {number: size for number, size in sizes.items() if number >= segment}
+            if not sizes:
+                _remove_directory(directory, fd)
+                continue
+            start = min(sizes)
+            adopted.append(_Source(directory, start, offset if start == segment else 0, fd, sizes))
+            logger.info("replaying %d spooled bytes left by %s", sum(sizes.values()), directory.name)
+        return adopted
+
+    def append(self, payloads: list[bytes]) -> int:
+        """Write records durably; returns how many fit under ``max_bytes`` (the rest are not written)."""
+        chunks: list[bytes] = []
+        size = 0
+        with self._lock:
+            room = self.max_bytes - self.bytes_on_disk
+            for payload in payloads:
+                record = _HEADER.pack(len(payload), zlib.crc32(payload)) + payload
+                if size + len(record) > room:
+                    break
+                chunks.append(record)
+                size += len(record)
+            if not chunks:
+                return 0
+            self._write_file.write(b"".join(chunks))
+            self._write_file.flush()  # in the page cache: survives a crash of this process
+            self._unsynced = True
+            if time.monotonic() - self._last_fsync >= self.fsync_interval:
+                self._fsync()
+            own = self._sources[-1]
+            own.sizes[self._write_segment] += size
+            self.bytes_on_disk += size
+            if own.sizes[self._write_segment] >= self.segment_bytes:
+                self._rotate()
+        return len(chunks)
+
+    def _fsync(self) -> None:
+        if self._unsynced:
+            os.fsync(self._write_file.fileno())
+            self._unsynced = False
+        self._last_fsync = time.monotonic()
+
+    def sync(self) -> None:
+        """Force written records to stable storage (survives a machine crash)."""
+        with self._lock:
+            self._fsync()
+
+    def _rotate(self) -> None:
+        self._fsync()
+        self._write_file.close()
+        self._write_segment += 1
+        own = self._sources[-1]
+        self._write_file = (own.directory / _segment_name(self._write_segment)).open("ab")
+        own.sizes[self._write_segment] = 0
+
+    def pending(self) -> bool:
+        """True while some written record has not been committed as sent."""
+        with self._lock:
+            return any(self._unread(source) for source in self._sources)
+
+    @staticmethod
+    def _unread(source: _Source) -> bool:
+        return any(
+            size > (source.offset if number == source.segment else 0)
+            for number, size in source.sizes.items()
+            if number >= source.segment
+        )
+
+    def read_batch(self, max_events: int, max_bytes: int) -> Batch | None:
+        """The oldest unsent records (at least one, at most ``max_events``/``max_bytes``), or None."""
+        with self._lock:
+            for source in self._sources:
+                batch = self._read_source(source, max_events, max_bytes)
+                if batch is not None:
+                    return batch
+        return None
+
+    def _read_source(self, source: _Source, max_events: int, max_bytes: int) -> Batch | None:
+        batch = Batch([], [])
+        total = 0
+        for segment in sorted(number for number in source.sizes if number >= source.segment):
+            start = source.offset if segment == source.segment else 0
+            remaining = source.sizes[segment] - start
+            with (source.directory / _segment_name(segment)).open("rb") as stream:
+                stream.seek(start)
+                data = stream.read(min(remaining, max_bytes + max_events * _HEADER.size))
+                position = 0
+                while position < remaining and len(batch.payloads) < max_events:
+                    body = position + _HEADER.size
+                    if body > len(data) and body <= remaining:
+                        return batch  # the read limit cut this header: the batch is full
+                    length, crc = _HEADER.unpack_from(data, position) if body <= remaining else (0, 0)
+                    end = body + length
+                    if end > remaining:
+                        self._drop_torn_tail(source, segment, start + position)
+                        break
+                    if batch.payloads and total + length > max_bytes:
+                        return batch
+                    if end > len(data):  # a single record larger than the read limit
+                        data += stream.read(end - len(data))
+                    payload = data[body:end]
+                    if zlib.crc32(payload) != crc:
+                        self._drop_torn_tail(source, segment, start + position)
+                        break
+                    position, total = end, total + length
+                    batch.payloads.append(payload)
+                    batch.ends.append((source, segment, start + position))
+            if len(batch.payloads) >= max_events:
+                break
+        return batch if batch.payloads else None
+
+    def _drop_torn_tail(self, source: _Source, segment: int, offset: int) -> None:
+        lost = source.sizes[segment] - offset
+        logger.error(
+            "spool segment %s/%d ends in a torn record (a crash during a write): %d bytes dropped",
+            source.directory.name,
+            segment,
+            lost,
+        )
+        source.sizes[segment] = offset
+        self.bytes_on_disk -= lost
+        self.torn_bytes += lost
+
+    def commit(self, batch: Batch, count: int) -> None:
+        """Mark the first ``count`` records of ``batch`` as sent, and free fully sent segments."""
+        if count <= 0:
+            return
+        source, segment, offset = batch.ends[count - 1]
+        with self._lock:
+            source.segment, source.offset = segment, offset
+            for number in [n for n in source.sizes if n < segment]:
+                self._delete_segment(source, number)
+            is_own = source is self._sources[-1]
+            if is_own and segment == self._write_segment and offset == source.sizes[segment]:
+                self._empty_write_segment(source)
+            elif not is_own and not self._unread(source):
+                for number in list(source.sizes):
+                    self._delete_segment(source, number)
+                _remove_directory(source.directory, source.lock)
+                self._sources.remove(source)
+            else:
+                source.save_cursor()
+
+    def _empty_write_segment(self, own: _Source) -> None:
+        """Everything written was sent: start the segment being written over (cursor saved first)."""
+        own.offset = 0
+        own.save_cursor()
+        self._write_file.truncate(0)
+        self.bytes_on_disk -= own.sizes[self._write_segment]
+        own.sizes[self._write_segment] = 0
+
+    def _delete_segment(self, source: _Source, number: int) -> None:
+        self.bytes_on_disk -= source.sizes.pop(number)
+        with contextlib.suppress(FileNotFoundError):
+            (source.directory / _segment_name(number)).unlink()
+
+    def close(self) -> None:
+        """Close files and release the directory; an empty own directory is removed."""
+        with self._lock:
+            self._fsync()
+            self._write_file.close()
+            own = self._sources[-1]
+            if not self._unread(own):
+                _remove_directory(own.directory, self._own_lock)
+            elif self._own_lock is not None:
+                own.save_cursor()
+                os.close(self._own_lock)
+            for source in self._sources[:-1]:
+                source.save_cursor()
+                if source.lock is not None:
+                    os.close(source.lock)
+
+
+def _remove_directory(directory: Path, lock_fd: int | None) -> None:
+    for path in directory.iterdir():
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    with contextlib.suppress(OSError):
+        directory.rmdir()
+    if lock_fd is not None:
+        os.close(lock_fd)

@@ -1,0 +1,373 @@
+"""Telemetry to Splunk HEC that never loses an event and never gets in the model's way.
+
+Module functions use one process-wide :class:`Telemetry` built from the DSDL environment
+(:mod:`dsdl_golden.config`) on first use::
+
+    from dsdl_golden import telemetry_helper as telemetry
+
+    telemetry.set_context(model="churn", run_id="2026-11-26-a")
+    telemetry.log_training_step(3, loss=0.41, accuracy=0.88)
+    telemetry.log_metrics({"f1": 0.83}, stage="validation")
+    try:
+        ...
+    except Exception as error:
+        telemetry.log_error(error, phase="fit")
+    telemetry.flush(10)
+
+Metrics go to the metrics index as HEC metric events (one ``metric_name:<name>`` per value),
+everything else to the events index. Every event carries ``event_id`` (unique, for de-duplication
+at search time: delivery is at least once), project, use case, model, run id, host and the image
+version and digest when known. Events are written to a disk spool before they are sent and
+replayed after outages and restarts. With HEC disabled or unconfigured every function is a cheap
+no-op that says why once, at debug level.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import json
+import logging
+import math
+import numbers
+import re
+import socket
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from dsdl_golden._telemetry.client import DeliveryClient, DeliveryOptions
+from dsdl_golden._telemetry.hec import HecTransport
+from dsdl_golden._telemetry.spool import Spool
+from dsdl_golden.config import Settings, load_settings
+
+__all__ = [
+    "HecLogHandler",
+    "JsonFormatter",
+    "Telemetry",
+    "configure",
+    "flush",
+    "get_telemetry",
+    "log_error",
+    "log_event",
+    "log_metrics",
+    "log_training_step",
+    "set_context",
+]
+
+logger = logging.getLogger("dsdl_golden.telemetry")
+
+SOURCE = "dsdl-golden"
+_METRIC_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*")
+
+
+def _flatten(metrics: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        items = value.tolist() if getattr(value, "ndim", 0) > 0 else value  # numpy arrays
+        if isinstance(items, Mapping):
+            yield from _flatten(items, f"{name}.")
+        elif isinstance(items, list | tuple):
+            yield from _flatten({str(index): item for index, item in enumerate(items)}, f"{name}.")
+        else:
+            yield name, items
+
+
+def metric_fields(metrics: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """HEC ``fields`` for ``metrics``: numbers become ``metric_name:<name>`` measurements.
+
+    Nested mappings and sequences are flattened with dots (``per_class.a.f1``, ``confusion_matrix.0.1``);
+    strings become dimensions; None is skipped. Returns the fields and the names of non-finite values,
+    which Splunk cannot store. Raises ``TypeError``/``ValueError`` naming a bad metric.
+    """
+    fields: dict[str, Any] = {}
+    non_finite: list[str] = []
+    for name, value in _flatten(metrics):
+        if not _METRIC_NAME.fullmatch(name):
+            raise ValueError(
+                f"metric name {name!r}: use letters, digits, '_', '.', '-', starting with a letter"
+            )
+        if value is None:
+            continue
+        if isinstance(value, str):
+            fields[name] = value
+        elif isinstance(value, numbers.Real) or hasattr(value, "__float__"):
+            number = float(value)
+            if math.isfinite(number):
+                fields[f"metric_name:{name}"] = number
+            else:
+                non_finite.append(name)
+        else:
+            raise TypeError(f"metric {name!r} is a {type(value).__name__}: give a number, a string or None")
+    return fields, non_finite
+
+
+def _flat_fields(values: Mapping[str, Any]) -> dict[str, Any]:
+    """HEC indexed fields must be flat: scalars are kept, other values become text, None is left out."""
+    return {
+        key: value if isinstance(value, str | int | float) else str(value)
+        for key, value in values.items()
+        if value is not None
+    }
+
+
+class Telemetry:
+    """Builds HEC events with the run context and hands them to a delivery client.
+
+    Without a delivery client (HEC disabled or unconfigured) every method is a no-op.
+    """
+
+    def __init__(
+        self, settings: Settings, delivery: DeliveryClient | None, *, disabled_reason: str = ""
+    ) -> None:
+        self.settings = settings
+        self.delivery = delivery
+        self.disabled_reason = disabled_reason
+        self._ids = itertools.count()
+        self._id_prefix = uuid.uuid4().hex[:16]
+        self._host = socket.gethostname()
+        self.context: dict[str, Any] = {
+            "project": settings.project,
+            "use_case": settings.use_case,
+            "model": None,
+            "run_id": uuid.uuid4().hex,
+            "host": self._host,
+            "image_version": settings.image_version,
+            "image_digest": settings.image_digest,
+        }
+        self._context_fields = _flat_fields(self.context)
+        self._said_disabled = False
+
+    def __repr__(self) -> str:
+        state = self.delivery.transport.base_url if self.delivery else f"disabled: {self.disabled_reason}"
+        return f"Telemetry({state})"
+
+    @property
+    def enabled(self) -> bool:
+        """True when events are delivered to HEC."""
+        return self.delivery is not None
+
+    def _skip(self) -> bool:
+        if self.delivery is not None:
+            return False
+        if not self._said_disabled:
+            self._said_disabled = True
+            logger.debug("telemetry is off: %s", self.disabled_reason)
+        return True
+
+    def _dimensions(self, extra: Mapping[str, Any]) -> dict[str, Any]:
+        """Context and ``extra`` as flat HEC fields (scalars kept, other values as text), plus event_id."""
+        fields = dict(self._context_fields)
+        fields.update(_flat_fields(extra))
+        fields["event_id"] = f"{self._id_prefix}-{next(self._ids)}"
+        return fields
+
+    def set_context(self, **context: Any) -> None:
+        """Set run context (``model``, ``run_id``, ``project``, ... or your own keys) for later events."""
+        self.context.update(context)
+        self._context_fields = _flat_fields(self.context)
+
+    def log_metrics(
+        self, metrics: Mapping[str, Any], *, step: int | None = None, stage: str = "train", **context: Any
+    ) -> None:
+        """Send numeric metrics as one HEC metric event to the metrics index."""
+        if self._skip():
+            return
+        fields, non_finite = metric_fields(metrics)
+        if non_finite:
+            fields["non_finite"] = ",".join(non_finite)
+        if not any(key.startswith("metric_name:") for key in fields):
+            logger.warning("log_metrics got no finite number to send: %s", sorted(metrics))
+            return
+        fields.update(self._dimensions({"stage": stage, "step": step, **context}))
+        self._submit({"event": "metric", "index": self.settings.metrics_index, "fields": fields})
+
+    def log_training_step(self, step: int, **values: Any) -> None:
+        """Send the metrics of one training step (``stage="train"``)."""
+        self.log_metrics(values, step=step, stage="train")
+
+    def log_event(
+        self,
+        event: Mapping[str, Any] | str,
+        *,
+        level: str = "INFO",
+        sourcetype: str | None = None,
+        index: str | None = None,
+        **context: Any,
+    ) -> None:
+        """Send an event (a mapping or a string) to the events index."""
+        if self._skip():
+            return
+        fields = self._dimensions({"level": level, **context})
+        body = {"message": event} if isinstance(event, str) else dict(event)
+        body.setdefault("level", level)
+        body["event_id"] = fields["event_id"]
+        self._submit(
+            {
+                "event": body,
+                "index": index or self.settings.events_index,
+                "sourcetype": sourcetype or self.settings.sourcetype,
+                "fields": fields,
+            }
+        )
+
+    def log_error(self, error: BaseException, **context: Any) -> None:
+        """Send an exception (type, message, traceback) with the run context, at level ERROR."""
+        self.log_event(
+            {
+                "type": "error",
+                "exception_type": f"{type(error).__module__}.{type(error).__qualname__}",
+                "message": str(error),
+                "traceback": "".join(traceback.format_exception(error)),
+            },
+            level="ERROR",
+            **context,
+        )
+
+    def _submit(self, event: dict[str, Any]) -> None:
+        assert self.delivery is not None
+        event["time"] = time.time()
+        event["host"] = self._host
+        event["source"] = SOURCE
+        self.delivery.submit(event)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until everything logged so far was delivered; True if it was within ``timeout``."""
+        return True if self.delivery is None else self.delivery.flush(timeout)
+
+    def sync(self, timeout: float = 10.0) -> bool:
+        """Wait until everything logged so far is on disk (survives a crash); True if within ``timeout``."""
+        return True if self.delivery is None else self.delivery.sync(timeout)
+
+    def close(self, timeout: float = 5.0) -> bool:
+        """Flush, stop the background threads; undelivered events stay spooled for the next process."""
+        return True if self.delivery is None else self.delivery.close(timeout)
+
+    def stats(self) -> dict[str, int]:
+        """Delivery counters (queued, spooled, sent, retries, dropped, dead-lettered)."""
+        return {} if self.delivery is None else self.delivery.stats_dict()
+
+
+def build_telemetry(
+    settings: Settings, *, options: DeliveryOptions | None = None, spool_max_bytes: int = 256 * 1024 * 1024
+) -> Telemetry:
+    """A :class:`Telemetry` for ``settings``: delivering when HEC is enabled, else a no-op."""
+    if not settings.splunk_hec_enabled:
+        return Telemetry(settings, None, disabled_reason="splunk_hec_enabled is off")
+    if not settings.hec_enabled or settings.splunk_hec_url is None:
+        return Telemetry(settings, None, disabled_reason="splunk_hec_url or splunk_hec_token is not set")
+    transport = HecTransport(settings.splunk_hec_url, settings.splunk_hec_token, verify=settings.tls_verify)
+    spool = Spool(Path(settings.spool_dir), max_bytes=spool_max_bytes)
+    return Telemetry(settings, DeliveryClient(transport, spool, options))
+
+
+_lock = threading.Lock()
+_telemetry: Telemetry | None = None
+
+
+def get_telemetry() -> Telemetry:
+    """The process-wide :class:`Telemetry`, built from the environment on first use."""
+    global _telemetry  # noqa: PLW0603 - one delivery pipeline per process
+    with _lock:
+        if _telemetry is None:
+            _telemetry = build_telemetry(load_settings())
+            atexit.register(_telemetry.close)
+        return _telemetry
+
+
+def configure(settings: Settings | None = None, **kwargs: Any) -> Telemetry:
+    """Replace the process-wide :class:`Telemetry` (closing the old one); returns the new one."""
+    global _telemetry
+    new = build_telemetry(settings or load_settings(), **kwargs)
+    with _lock:
+        old, _telemetry = _telemetry, new
+    if old is not None:
+        old.close()
+        atexit.unregister(old.close)
+    atexit.register(new.close)
+    return new
+
+
+def log_metrics(
+    metrics: Mapping[str, Any], *, step: int | None = None, stage: str = "train", **context: Any
+) -> None:
+    """Send numeric metrics to the metrics index (see :meth:`Telemetry.log_metrics`)."""
+    get_telemetry().log_metrics(metrics, step=step, stage=stage, **context)
+
+
+def log_training_step(step: int, **values: Any) -> None:
+    """Send one training step's metrics (see :meth:`Telemetry.log_training_step`)."""
+    get_telemetry().log_training_step(step, **values)
+
+
+def log_event(event: Mapping[str, Any] | str, **kwargs: Any) -> None:
+    """Send an event to the events index (see :meth:`Telemetry.log_event`)."""
+    get_telemetry().log_event(event, **kwargs)
+
+
+def log_error(error: BaseException, **context: Any) -> None:
+    """Send an exception with its traceback and the run context (see :meth:`Telemetry.log_error`)."""
+    get_telemetry().log_error(error, **context)
+
+
+def set_context(**context: Any) -> None:
+    """Set run context for later events (see :meth:`Telemetry.set_context`)."""
+    get_telemetry().set_context(**context)
+
+
+def flush(timeout: float = 10.0) -> bool:
+    """Wait until everything logged so far was delivered (see :meth:`Telemetry.flush`)."""
+    return get_telemetry().flush(timeout)
+
+
+_RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+def record_to_dict(record: logging.LogRecord) -> dict[str, Any]:
+    """A log record as a flat JSON-ready dict: time, level, logger, message, extras, exception."""
+    data: dict[str, Any] = {
+        "time": record.created,
+        "level": record.levelname,
+        "logger": record.name,
+        "message": record.getMessage(),
+        "module": record.module,
+        "line": record.lineno,
+    }
+    if record.exc_info and record.exc_info[1] is not None:
+        data["exception_type"] = type(record.exc_info[1]).__name__
+        data["traceback"] = "".join(traceback.format_exception(*record.exc_info))
+    data.update((key, value) for key, value in vars(record).items() if key not in _RECORD_ATTRIBUTES)
+    return data
+
+
+class JsonFormatter(logging.Formatter):
+    """One compact JSON object per line (for stdout, where container logs are collected)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps(record_to_dict(record), default=str, separators=(",", ":"))
+
+
+class HecLogHandler(logging.Handler):
+    """Sends log records as structured events through the process-wide telemetry pipeline.
+
+    Records of the telemetry pipeline itself and of urllib3 are not forwarded (no feedback loop).
+    """
+
+    _OWN = ("dsdl_golden.telemetry", "urllib3")
+
+    def __init__(self, level: int = logging.INFO, telemetry: Telemetry | None = None) -> None:
+        super().__init__(level)
+        self._telemetry = telemetry
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name.startswith(self._OWN):
+            return
+        try:
+            telemetry = self._telemetry or get_telemetry()
+            telemetry.log_event(record_to_dict(record), level=record.levelname)
+        except Exception:
+            self.handleError(record)

@@ -1,0 +1,216 @@
+"""splunk_connector against the Splunk emulator over loopback HTTPS, through the real splunk-sdk."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from dsdl_golden import splunk_connector as splunk
+from dsdl_golden.config import Settings, load_settings
+from dsdl_golden.emulator import SplunkEmulator
+
+pytestmark = pytest.mark.integration
+
+SEARCH_TOKEN = "search-token-9c1f7e2a"
+HEC_TOKEN = "hec-token-4b8d0e63"
+
+WEB = pd.DataFrame(
+    {
+        "_time": [
+            "2026-11-20T10:00:00.000+00:00",
+            "2026-11-20T11:30:00.000+00:00",
+            "2026-11-25T09:00:00.000+00:00",
+        ],
+        "status": ["200", "500", "503"],
+        "bytes": ["512", "2048.5", "17"],
+        "host": ["web-1", "web-2", "web-1"],
+        "tags": [["a", "b"], "c", ["d"]],
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[SplunkEmulator]:
+    with SplunkEmulator() as server:
+        yield server
+
+
+@pytest.fixture
+def server(emulator: SplunkEmulator) -> SplunkEmulator:
+    emulator.reset()
+    emulator.add_auth_token(SEARCH_TOKEN)
+    emulator.add_user("analyst", "s3cret-pass")
+    emulator.add_index("ml_results")
+    emulator.add_hec_token(HEC_TOKEN, name="results", indexes=["main", "ml_results"])
+    emulator.add_dataset("index=web", WEB)
+    return emulator
+
+
+@pytest.fixture
+def settings(server: SplunkEmulator, tmp_path: Path) -> Callable[..., Settings]:
+    def make(**overrides: str) -> Settings:
+        environ = {
+            "splunk_access_enabled": "1",
+            "splunk_access_host": "127.0.0.1",
+            "splunk_access_port": str(server.rest_port),
+            "splunk_access_token": SEARCH_TOKEN,
+            "splunk_hec_enabled": "true",
+            "splunk_hec_url": server.hec_url,
+            "splunk_hec_token": HEC_TOKEN,
+            "GOLDEN_TLS_VERIFY": str(server.ca_bundle),
+            "GOLDEN_SPOOL_DIR": str(tmp_path),
+        }
+        return load_settings({**environ, **overrides})
+
+    return make
+
+
+@pytest.mark.parametrize("method", ["export", "job"])
+def test_get_data_returns_typed_columns(settings: Callable[..., Settings], method: str) -> None:
+    frame = splunk.get_data("index=web", earliest="0", method=method, settings=settings(), progress=False)
+
+    # Splunk returns events newest first.
+    assert list(frame["status"]) == [503, 500, 200]
+    assert frame["status"].dtype == "int64"
+    assert frame["bytes"].tolist() == [17.0, 2048.5, 512.0]
+    assert str(frame["_time"].dt.tz) == "UTC"
+    assert frame["_time"].iloc[1] == pd.Timestamp("2026-11-20T11:30:00Z")
+    assert frame["tags"].tolist() == [["d"], ["c"], ["a", "b"]]
+    assert frame["host"].tolist() == ["web-1", "web-2", "web-1"]
+
+
+def test_get_data_applies_the_time_range(settings: Callable[..., Settings]) -> None:
+    frame = splunk.get_data(
+        "search index=web", earliest="2026-11-20T11:00:00", latest="2026-11-21T00:00:00", settings=settings()
+    )
+    assert frame["status"].tolist() == [500]
+
+
+def test_get_data_selects_fields(settings: Callable[..., Settings]) -> None:
+    frame = splunk.get_data("index=web", earliest="0", fields=["host", "status"], settings=settings())
+    assert list(frame.columns) == ["host", "status"]
+
+
+def test_row_cap_is_a_clear_error(settings: Callable[..., Settings]) -> None:
+    with pytest.raises(splunk.SplunkRowLimitError, match="max_rows=2"):
+        splunk.get_data("index=web", earliest="0", max_rows=2, settings=settings())
+    assert len(splunk.get_data("index=web", earliest="0", max_rows=3, settings=settings())) == 3
+
+
+def test_spl_errors_carry_splunks_message(settings: Callable[..., Settings]) -> None:
+    with pytest.raises(splunk.SplunkSearchError, match="Unknown search command 'nosuchcommand'"):
+        splunk.get_data("index=web | nosuchcommand", earliest="0", settings=settings())
+
+
+def test_a_wrong_token_is_an_authentication_error(settings: Callable[..., Settings]) -> None:
+    with pytest.raises(splunk.SplunkAuthenticationError, match="splunk_access_token") as raised:
+        splunk.get_data("index=web", settings=settings(splunk_access_token="wrong-token-123"))
+    assert "wrong-token-123" not in str(raised.value)
+
+
+def test_username_and_password_login(settings: Callable[..., Settings]) -> None:
+    frame = splunk.get_data(
+        "| makeresults count=4", username="analyst", password="s3cret-pass", settings=settings()
+    )
+    assert len(frame) == 4
+
+
+def test_access_off_is_a_config_error() -> None:
+    with pytest.raises(splunk.SplunkConfigError, match="splunk_access_enabled"):
+        splunk.get_data("index=web", settings=load_settings({}))
+
+
+def test_slow_search_times_out(server: SplunkEmulator, settings: Callable[..., Settings]) -> None:
+    server.inject_fault(listener="rest", path="/services/search/v2/jobs/export", delay_ms=3000, times=1)
+    with pytest.raises(splunk.SplunkTimeoutError):
+        splunk.get_data("index=web", earliest="0", timeout=1, settings=settings())
+
+
+def test_unverifiable_tls_says_how_to_fix_it(settings: Callable[..., Settings]) -> None:
+    with pytest.raises(splunk.SplunkConnectionError, match="GOLDEN_TLS_VERIFY"):
+        splunk.get_data("index=web", settings=settings(GOLDEN_TLS_VERIFY="true"))
+
+
+def test_send_results_delivers_every_row_in_order(
+    server: SplunkEmulator, settings: Callable[..., Settings]
+) -> None:
+    frame = pd.DataFrame(
+        {
+            "_time": pd.to_datetime(["2026-11-26T08:00:00Z"] * 2500, utc=True)
+            + pd.to_timedelta(range(2500), "s"),
+            "score": [i / 2500 for i in range(2500)],
+            "label": ["churn" if i % 3 else None for i in range(2500)],
+        }
+    )
+    report = splunk.send_results(frame, index="ml_results", sourcetype="churn:scores", settings=settings())
+
+    assert report.ok, str(report)
+    events = server.events(index="ml_results")
+    assert [event["event"]["score"] for event in events] == frame["score"].tolist()
+    assert events[0]["sourcetype"] == "churn:scores"
+    assert events[1]["time"] == pytest.approx(frame["_time"].iloc[1].timestamp())
+    assert "label" not in events[0]["event"]
+    assert events[1]["event"]["label"] == "churn"
+
+
+def test_send_results_reports_rejected_rows_by_number(
+    server: SplunkEmulator, settings: Callable[..., Settings]
+) -> None:
+    server.configure(max_content_length=5_000)
+    frame = pd.DataFrame({"text": ["small", "x" * 10_000, "small again"]})
+    report = splunk.send_results(frame, settings=settings())
+
+    assert report.sent == 2
+    assert [row for row, _ in report.failed] == [1]
+    assert "413" in report.failed[0][1]
+    assert [event["event"]["text"] for event in server.events(index="main")] == ["small", "small again"]
+
+
+def test_send_results_with_a_bad_token_fails_every_row(
+    server: SplunkEmulator, settings: Callable[..., Settings]
+) -> None:
+    report = splunk.send_results(
+        pd.DataFrame({"a": [1, 2]}), settings=settings(splunk_hec_token="bad-hec-token")
+    )
+    assert not report.ok
+    assert [row for row, _ in report.failed] == [0, 1]
+    assert "code=4" in report.failed[0][1]
+
+
+def test_validate_reports_a_healthy_setup(settings: Callable[..., Settings]) -> None:
+    report = splunk.validate_splunk_config(settings())
+    assert report.ok, str(report)
+    assert [check.name for check in report.checks] == [
+        "hec.enabled",
+        "hec.configured",
+        "hec.reachable",
+        "hec.token",
+        "rest.enabled",
+        "rest.configured",
+        "rest.token",
+    ]
+    assert "9.2.1" in str(report)
+    assert "<table>" in report._repr_html_()
+
+
+def test_validate_lists_every_problem(settings: Callable[..., Settings]) -> None:
+    broken = settings(
+        splunk_hec_token="bad-hec-token", splunk_access_token="bad-search-token", GOLDEN_TLS_VERIFY="1"
+    )
+    report = splunk.validate_splunk_config(broken)
+    assert {check.name for check in report.problems} == {"hec.reachable", "rest.token"}
+    with pytest.raises(splunk.SplunkConfigError) as raised:
+        splunk.validate_splunk_config(broken, strict=True)
+    assert "hec.reachable" in str(raised.value)
+    assert "GOLDEN_TLS_VERIFY" in str(raised.value)
+    assert "bad-hec-token" not in str(raised.value)
+
+
+def test_validate_names_a_bad_hec_token(settings: Callable[..., Settings]) -> None:
+    report = splunk.validate_splunk_config(settings(splunk_hec_token="bad-hec-token"))
+    (problem,) = report.problems
+    assert problem.name == "hec.token"
+    assert "splunk_hec_token" in problem.fix

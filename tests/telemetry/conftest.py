@@ -1,0 +1,70 @@
+"""A Splunk emulator on loopback (HTTPS) and telemetry settings pointing at it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from dsdl_golden.config import Settings, load_settings
+from dsdl_golden.emulator import SplunkEmulator
+from dsdl_golden.telemetry_helper import Telemetry, build_telemetry
+
+TOKEN = "tele-7f3a9c51-token-ZX"
+ACK_TOKEN = "tele-ack-5d2e11b0-token"
+
+
+@pytest.fixture
+def hec_token() -> str:
+    """The HEC token the telemetry settings use (tests search for it to prove it never leaks)."""
+    return TOKEN
+
+
+@pytest.fixture
+def ack_token() -> str:
+    """An HEC token that requires indexer acknowledgement."""
+    return ACK_TOKEN
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[SplunkEmulator]:
+    with SplunkEmulator() as server:
+        yield server
+
+
+@pytest.fixture
+def splunk(emulator: SplunkEmulator) -> SplunkEmulator:
+    """The module's emulator, reset, with our tokens and indexes."""
+    emulator.reset()
+    emulator.add_index("golden_metrics", metrics=True)
+    emulator.add_index("ml_events")
+    emulator.add_hec_token(TOKEN, name="telemetry", indexes=["main", "golden_metrics", "ml_events"])
+    emulator.add_hec_token(ACK_TOKEN, name="acked", indexes=["main", "golden_metrics"], use_ack=True)
+    return emulator
+
+
+@pytest.fixture
+def settings_for(splunk: SplunkEmulator, tmp_path: Path) -> Callable[..., Settings]:
+    def make(token: str = TOKEN, **environ: str) -> Settings:
+        return load_settings(
+            {
+                "splunk_hec_enabled": "true",
+                "splunk_hec_url": splunk.hec_url,
+                "splunk_hec_token": token,
+                "GOLDEN_TLS_VERIFY": str(splunk.ca_bundle),
+                "GOLDEN_SPOOL_DIR": str(tmp_path / "spool"),
+                "GOLDEN_PROJECT": "churn",
+                "GOLDEN_USE_CASE": "scoring",
+                **environ,
+            }
+        )
+
+    return make
+
+
+@pytest.fixture
+def telemetry(settings_for: Callable[..., Settings]) -> Iterator[Telemetry]:
+    client = build_telemetry(settings_for())
+    yield client
+    client.close(timeout=5)

@@ -1,0 +1,173 @@
+"""The disk spool keeps every written event, in order, across restarts and crashes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from dsdl_golden._telemetry.spool import Spool
+
+
+def payloads(count: int, start: int = 0) -> list[bytes]:
+    return [f'{{"n":{n}}}'.encode() for n in range(start, start + count)]
+
+
+def drain(spool: Spool, max_events: int = 1000) -> list[bytes]:
+    """Read and commit everything pending."""
+    received = []
+    while (batch := spool.read_batch(max_events, 1 << 20)) is not None:
+        received += batch.payloads
+        spool.commit(batch, len(batch.payloads))
+    return received
+
+
+def test_records_come_back_in_order_and_commit_frees_them(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, segment_bytes=200)
+    for start in range(0, 50, 5):
+        assert spool.append(payloads(5, start)) == 5
+    assert spool.pending()
+    assert len(list(spool.own_directory.glob("seg-*.log"))) > 3
+
+    assert drain(spool, max_events=7) == payloads(50)
+
+    assert not spool.pending()
+    assert spool.bytes_on_disk == 0
+    assert len(list(spool.own_directory.glob("seg-*.log"))) == 1  # the segment being written
+
+
+def test_batches_respect_event_and_byte_limits(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    spool.append(payloads(30))
+    batch = spool.read_batch(10, 1 << 20)
+    assert batch is not None
+    assert len(batch.payloads) == 10
+    by_bytes = spool.read_batch(1000, 3 * len(payloads(1)[0]))
+    assert by_bytes is not None
+    assert len(by_bytes.payloads) == 3
+
+
+def test_a_record_larger_than_the_byte_limit_is_read_alone(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    big = b"x" * 5000
+    spool.append([big, b"small"])
+    batch = spool.read_batch(10, 100)
+    assert batch is not None
+    assert batch.payloads == [big]
+
+
+def test_partial_commit_keeps_the_rest(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    spool.append(payloads(10))
+    batch = spool.read_batch(10, 1 << 20)
+    assert batch is not None
+    spool.commit(batch, 4)
+    assert drain(spool) == payloads(6, start=4)
+
+
+def test_a_full_spool_takes_what_fits_and_reports_the_rest(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, max_bytes=200)
+    written = spool.append(payloads(100))
+    assert 0 < written < 100
+    assert spool.bytes_on_disk <= 200
+    assert spool.append(payloads(1)) == 0
+    assert drain(spool) == payloads(written)
+    assert spool.append(payloads(1)) == 1
+
+
+def crash_after_writing(root: Path, count: int, commit: int) -> None:
+    """A child process writes ``count`` records, commits ``commit`` of them, and dies without closing."""
+    script = textwrap.dedent(
+        f"""
+        import os
+        from pathlib import Path
+        from dsdl_golden._telemetry.spool import Spool
+        spool = Spool(Path({str(root)!r}), segment_bytes=300)
+        for n in range({count}):
+            spool.append([b'{{"n":%d}}' % n])
+        batch = spool.read_batch({commit} or 1, 1 << 20)
+        spool.commit(batch, {commit})
+        os._exit(0)
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)
+
+
+def test_a_crashed_process_is_replayed_from_its_cursor(tmp_path: Path) -> None:
+    crash_after_writing(tmp_path, count=40, commit=15)
+    spool = Spool(tmp_path)
+    spool.append(payloads(3, start=100))
+
+    assert drain(spool) == payloads(25, start=15) + payloads(3, start=100)
+    assert [path.name for path in tmp_path.iterdir()] == [spool.own_directory.name]
+
+
+def test_a_closed_spool_with_unsent_records_is_replayed_by_the_next_process(tmp_path: Path) -> None:
+    first = Spool(tmp_path)
+    first.append(payloads(5))
+    first.close()
+
+    assert drain(Spool(tmp_path)) == payloads(5)
+
+
+def test_a_closed_empty_spool_leaves_nothing_behind(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    spool.append(payloads(2))
+    drain(spool)
+    spool.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_torn_last_record_is_dropped_and_the_rest_kept(tmp_path: Path) -> None:
+    crash_after_writing(tmp_path, count=5, commit=0)
+    (directory,) = tmp_path.iterdir()
+    (segment,) = directory.glob("seg-*.log")
+    segment.write_bytes(segment.read_bytes()[:-3])
+
+    spool = Spool(tmp_path)
+    assert drain(spool) == payloads(4)
+    assert spool.torn_bytes > 0
+
+
+def test_a_live_process_spool_is_not_adopted(tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from pathlib import Path
+        from dsdl_golden._telemetry.spool import Spool
+        spool = Spool(Path({str(tmp_path)!r}))
+        spool.append([b'{{"owner":"alive"}}'])
+        print("ready", flush=True)
+        sys.stdin.read()
+        """
+    )
+    owner = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert owner.stdout is not None
+        assert owner.stdout.readline().strip() == "ready"
+        assert drain(Spool(tmp_path)) == []
+    finally:
+        owner.communicate("")
+    assert drain(Spool(tmp_path)) == [b'{"owner":"alive"}']
+
+
+@pytest.mark.parametrize("fsync_interval", [0.0, 3600.0])
+def test_fsync_interval_does_not_change_what_is_read(tmp_path: Path, fsync_interval: float) -> None:
+    spool = Spool(tmp_path, fsync_interval=fsync_interval)
+    spool.append(payloads(3))
+    spool.sync()
+    assert drain(spool) == payloads(3)
+
+
+def test_nothing_is_pending_when_the_last_full_segment_was_sent(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, segment_bytes=100)
+    spool.append(payloads(20))  # fills the first segment; the next one starts empty
+    assert drain(spool) == payloads(20)
+    assert not spool.pending()
+    spool.append(payloads(2, start=20))
+    assert drain(spool) == payloads(2, start=20)
