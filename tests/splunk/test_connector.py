@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -32,21 +32,15 @@ WEB = pd.DataFrame(
 )
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[SplunkEmulator]:
-    with SplunkEmulator() as server:
-        yield server
-
-
 @pytest.fixture
-def server(emulator: SplunkEmulator) -> SplunkEmulator:
-    emulator.reset()
-    emulator.add_auth_token(SEARCH_TOKEN)
-    emulator.add_user("analyst", "s3cret-pass")
-    emulator.add_index("ml_results")
-    emulator.add_hec_token(HEC_TOKEN, name="results", indexes=["main", "ml_results"])
-    emulator.add_dataset("index=web", WEB)
-    return emulator
+def server(module_emulator: SplunkEmulator) -> SplunkEmulator:
+    module_emulator.reset()
+    module_emulator.add_auth_token(SEARCH_TOKEN)
+    module_emulator.add_user("analyst", "s3cret-pass")
+    module_emulator.add_index("ml_results")
+    module_emulator.add_hec_token(HEC_TOKEN, name="results", indexes=["main", "ml_results"])
+    module_emulator.add_dataset("index=web", WEB)
+    return module_emulator
 
 
 @pytest.fixture

@@ -27,21 +27,15 @@ def ack_token() -> str:
     return ACK_TOKEN
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[SplunkEmulator]:
-    with SplunkEmulator() as server:
-        yield server
-
-
 @pytest.fixture
-def splunk(emulator: SplunkEmulator) -> SplunkEmulator:
+def splunk(module_emulator: SplunkEmulator) -> SplunkEmulator:
     """The module's emulator, reset, with our tokens and indexes."""
-    emulator.reset()
-    emulator.add_index("golden_metrics", metrics=True)
-    emulator.add_index("ml_events")
-    emulator.add_hec_token(TOKEN, name="telemetry", indexes=["main", "golden_metrics", "ml_events"])
-    emulator.add_hec_token(ACK_TOKEN, name="acked", indexes=["main", "golden_metrics"], use_ack=True)
-    return emulator
+    module_emulator.reset()
+    module_emulator.add_index("golden_metrics", metrics=True)
+    module_emulator.add_index("ml_events")
+    module_emulator.add_hec_token(TOKEN, name="telemetry", indexes=["main", "golden_metrics", "ml_events"])
+    module_emulator.add_hec_token(ACK_TOKEN, name="acked", indexes=["main", "golden_metrics"], use_ack=True)
+    return module_emulator
 
 
 @pytest.fixture
