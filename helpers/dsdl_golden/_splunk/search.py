@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import ssl
 import time
@@ -151,19 +150,31 @@ def _raise_on_errors(messages: list[dict[str, Any]]) -> None:
 Deadline = Callable[[], None]
 
 
+def _ndjson_blocks(body: Any, block_bytes: int = 1 << 20) -> Iterator[list[dict[str, Any]]]:
+    """Parse a newline-delimited JSON stream a block at a time (one JSON parse per block)."""
+    pending = b""
+    while True:
+        chunk = body.read(block_bytes)
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop() if chunk else b""
+        complete = [line for line in lines if line.strip()]
+        if complete:
+            yield json.loads(b"[" + b",".join(complete) + b"]")
+        if not chunk:
+            return
+
+
 def export_rows(
     service: client.Service, query: str, *, earliest: str, latest: str, check: Deadline
 ) -> Iterator[dict[str, Any]]:
-    """Stream final result rows from ``search/jobs/export`` (one request, read line by line)."""
+    """Stream final result rows from ``search/jobs/export`` (one request, NDJSON parsed per block)."""
     body = service.jobs.export(query, earliest_time=earliest, latest_time=latest, output_mode="json")
-    for line in io.BufferedReader(body, buffer_size=1 << 16):
+    for items in _ndjson_blocks(body):
         check()
-        if not line.strip():
-            continue
-        item = json.loads(line)
-        _raise_on_errors(item.get("messages") or [])
-        if "result" in item and not item.get("preview", False):
-            yield item["result"]
+        for item in items:
+            _raise_on_errors(item.get("messages") or [])
+            if "result" in item and not item.get("preview", False):
+                yield item["result"]
 
 
 def job_rows(
