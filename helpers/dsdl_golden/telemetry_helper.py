@@ -135,7 +135,6 @@ class Telemetry:
             "use_case": settings.use_case,
             "model": None,
             "run_id": uuid.uuid4().hex,
-            "host": self._host,
             "image_version": settings.image_version,
             "image_digest": settings.image_digest,
         }
@@ -205,7 +204,6 @@ class Telemetry:
         fields = self._dimensions({"level": level, **context})
         body = {"message": event} if isinstance(event, str) else dict(event)
         body.setdefault("level", level)
-        body["event_id"] = fields["event_id"]
         self._submit(
             {
                 "event": body,

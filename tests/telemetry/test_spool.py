@@ -171,3 +171,20 @@ def test_nothing_is_pending_when_the_last_full_segment_was_sent(tmp_path: Path) 
     assert not spool.pending()
     spool.append(payloads(2, start=20))
     assert drain(spool) == payloads(2, start=20)
+
+
+def test_read_ahead_returns_the_records_after_an_uncommitted_batch(tmp_path: Path) -> None:
+    crash_after_writing(tmp_path, count=6, commit=0)
+    spool = Spool(tmp_path, segment_bytes=60)
+    for start in range(100, 112, 3):
+        spool.append(payloads(3, start))
+    first = spool.read_batch(4, 1 << 20)
+    assert first is not None
+    ahead = spool.read_batch(4, 1 << 20, after=first)  # the rest of the adopted spool
+    assert ahead is not None
+    beyond = spool.read_batch(4, 1 << 20, after=ahead)  # then this process's own records
+    assert beyond is not None
+    assert first.payloads + ahead.payloads + beyond.payloads == payloads(6) + payloads(4, start=100)
+    for batch in (first, ahead, beyond):
+        spool.commit(batch, len(batch.payloads))
+    assert drain(spool) == payloads(8, start=104)

@@ -82,7 +82,8 @@ def test_events_and_errors_reach_the_events_index(splunk: SplunkEmulator, teleme
     assert failure["event"]["exception_type"] == "builtins.ValueError"
     assert "bad column 'amount'" in failure["event"]["traceback"]
     assert failure["event"]["level"] == "ERROR"
-    assert failure["fields"]["event_id"] == failure["event"]["event_id"]
+    assert failure["fields"]["event_id"] != fit["fields"]["event_id"]
+    assert failure["host"] == fit["host"] != ""
 
 
 def test_log_records_go_through_the_handler(splunk: SplunkEmulator, telemetry: Telemetry) -> None:

@@ -170,12 +170,19 @@ class HecTransport:
             return Reply(status=0, text=f"{type(error).__name__}: {str(error)[:300]}")
         return _parse_reply(response.status, response.data, response.headers.get("Retry-After"))
 
+    @staticmethod
+    def encode(events: list[bytes], *, compress: bool = True) -> bytes:
+        """The request body for events (serialised JSON objects), gzipped when ``compress``."""
+        body = b"\n".join(events)
+        return gzip.compress(body, compresslevel=1, mtime=0) if compress else body
+
+    def send(self, body: bytes, *, compressed: bool = True) -> Reply:
+        """Post a body made by :meth:`encode`."""
+        return self._request("POST", EVENT_PATH, body, gzipped=compressed)
+
     def post(self, events: list[bytes], *, compress: bool = True) -> Reply:
         """Post events (serialised JSON objects) as one batch."""
-        body = b"\n".join(events)
-        if compress:
-            body = gzip.compress(body, compresslevel=1, mtime=0)
-        return self._request("POST", EVENT_PATH, body, gzipped=compress)
+        return self.send(self.encode(events, compress=compress), compressed=compress)
 
     def acknowledged(self, ack_ids: list[int]) -> set[int]:
         """The ids among ``ack_ids`` that Splunk reports indexed (empty on any failure)."""

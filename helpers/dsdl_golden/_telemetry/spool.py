@@ -42,7 +42,7 @@ def _segment_number(path: Path) -> int:
     return int(path.stem.removeprefix("seg-"))
 
 
-@dataclass
+@dataclass(eq=False)  # identity: a source is one directory being replayed
 class _Source:
     """One owner directory being replayed: its segments and read position."""
 
@@ -64,6 +64,7 @@ class Batch:
 
     payloads: list[bytes]
     ends: list[tuple[_Source, int, int]]  # (source, segment, offset after each record)
+    body: bytes | None = None  # the encoded request body, once a sender made it
 
 
 def _read_cursor(directory: Path) -> tuple[int, int]:
@@ -194,20 +195,32 @@ class Spool:
             if number >= source.segment
         )
 
-    def read_batch(self, max_events: int, max_bytes: int) -> Batch | None:
-        """The oldest unsent records (at least one, at most ``max_events``/``max_bytes``), or None."""
+    def read_batch(self, max_events: int, max_bytes: int, *, after: Batch | None = None) -> Batch | None:
+        """The oldest unsent records (at least one, at most ``max_events``/``max_bytes``), or None.
+
+        With ``after``, the records that follow that (not yet committed) batch: read-ahead.
+        """
         with self._lock:
-            for source in self._sources:
-                batch = self._read_source(source, max_events, max_bytes)
+            sources = self._sources
+            resume: dict[int, tuple[int, int]] = {}
+            if after is not None and (last := after.ends[-1])[0] in sources:
+                sources = sources[sources.index(last[0]) :]
+                resume[id(last[0])] = (last[1], last[2])
+            for source in sources:
+                start_at = resume.get(id(source), (source.segment, source.offset))
+                batch = self._read_source(source, max_events, max_bytes, start_at)
                 if batch is not None:
                     return batch
         return None
 
-    def _read_source(self, source: _Source, max_events: int, max_bytes: int) -> Batch | None:
+    def _read_source(
+        self, source: _Source, max_events: int, max_bytes: int, start_at: tuple[int, int]
+    ) -> Batch | None:
         batch = Batch([], [])
         total = 0
-        for segment in sorted(number for number in source.sizes if number >= source.segment):
-            start = source.offset if segment == source.segment else 0
+        first_segment, first_offset = start_at
+        for segment in sorted(number for number in source.sizes if number >= first_segment):
+            start = first_offset if segment == first_segment else 0
             remaining = source.sizes[segment] - start
             with (source.directory / _segment_name(segment)).open("rb") as stream:
                 stream.seek(start)
