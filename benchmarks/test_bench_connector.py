@@ -1,12 +1,13 @@
 """get_data strategies against the emulator in its own process: streaming export vs job + paged results.
 
-Measured here the two are within a few percent of each other; export is the default because it is
-one request, leaves no job on the server and parses the stream a block at a time. The default must
-stay within 15 % of the alternative in the same run.
+Measured here, jobs with 50,000-row pages were about 10-15 % faster than export (one JSON document
+per page against one per row), so ``method="job"`` is the default. The default must not be more than
+5 % slower than the alternative in the same run.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from typing import Any
 
@@ -66,7 +67,9 @@ def test_get_data(benchmark: Any, settings: Settings, method: str) -> None:
     medians[method] = benchmark.stats.stats.median
 
 
-def test_export_is_not_slower_than_jobs() -> None:
+def test_the_default_method_is_the_faster_one() -> None:
     assert set(medians) == {"export", "job"}, "run the whole file"
     print(f"\nexport {ROWS / medians['export']:,.0f} rows/s, job {ROWS / medians['job']:,.0f} rows/s")
-    assert medians["export"] <= 1.15 * medians["job"]
+    default = inspect.signature(splunk.get_data).parameters["method"].default
+    other = ({"export", "job"} - {default}).pop()
+    assert medians[default] <= 1.05 * medians[other]

@@ -86,7 +86,7 @@ def get_data(
     max_rows: int | None = None,
     timeout: float = 300.0,
     fields: Sequence[str] | None = None,
-    method: str = "export",
+    method: str = "job",
     progress: bool | None = None,
     settings: Settings | None = None,
     host: str | None = None,
@@ -99,7 +99,8 @@ def get_data(
 
     Queries that start with neither ``search`` nor ``|`` get ``search `` in front. Numbers come
     back as numbers, ``_time`` as tz-aware UTC datetimes, multivalue fields as lists. ``method`` is
-    ``"export"`` (one streaming request) or ``"job"`` (search job + paged results). Raises
+    ``"job"`` (search job + pages of 50,000 rows; measured faster, see benchmarks/test_bench_connector.py)
+    or ``"export"`` (one streaming request, nothing left on the server). Raises
     :class:`SplunkSearchError` with Splunk's message, :class:`SplunkAuthenticationError`,
     :class:`SplunkTimeoutError` after ``timeout`` seconds, :class:`SplunkRowLimitError` when the
     search returns more than ``max_rows`` rows, :class:`SplunkConfigError` when access is off.
