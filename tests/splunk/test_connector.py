@@ -33,14 +33,13 @@ WEB = pd.DataFrame(
 
 
 @pytest.fixture
-def server(module_emulator: SplunkEmulator) -> SplunkEmulator:
-    module_emulator.reset()
-    module_emulator.add_auth_token(SEARCH_TOKEN)
-    module_emulator.add_user("analyst", "s3cret-pass")
-    module_emulator.add_index("ml_results")
-    module_emulator.add_hec_token(HEC_TOKEN, name="results", indexes=["main", "ml_results"])
-    module_emulator.add_dataset("index=web", WEB)
-    return module_emulator
+def server(fresh_emulator: SplunkEmulator) -> SplunkEmulator:
+    fresh_emulator.add_auth_token(SEARCH_TOKEN)
+    fresh_emulator.add_user("analyst", "s3cret-pass")
+    fresh_emulator.add_index("ml_results")
+    fresh_emulator.add_hec_token(HEC_TOKEN, name="results", indexes=["main", "ml_results"])
+    fresh_emulator.add_dataset("index=web", WEB)
+    return fresh_emulator
 
 
 @pytest.fixture
@@ -117,10 +116,17 @@ def test_access_off_is_a_config_error() -> None:
         splunk.get_data("index=web", settings=load_settings({}))
 
 
-def test_slow_search_times_out(server: SplunkEmulator, settings: Callable[..., Settings]) -> None:
+def test_slow_export_times_out(server: SplunkEmulator, settings: Callable[..., Settings]) -> None:
     server.inject_fault(listener="rest", path="/services/search/v2/jobs/export", delay_ms=3000, times=1)
-    with pytest.raises(splunk.SplunkTimeoutError):
-        splunk.get_data("index=web", earliest="0", timeout=1, settings=settings())
+    with pytest.raises(splunk.SplunkTimeoutError, match="timeout=1"):
+        splunk.get_data("index=web", earliest="0", method="export", timeout=1, settings=settings())
+
+
+def test_slow_job_is_cancelled(server: SplunkEmulator, settings: Callable[..., Settings]) -> None:
+    server.configure(job_duration_ms=5000)
+    with pytest.raises(splunk.SplunkTimeoutError, match="timeout=1"):
+        splunk.get_data("index=web", earliest="0", method="job", timeout=1, settings=settings())
+    assert any(entry["path"].endswith("/control") for entry in server.requests_log("rest"))
 
 
 def test_unverifiable_tls_says_how_to_fix_it(settings: Callable[..., Settings]) -> None:

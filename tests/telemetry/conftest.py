@@ -28,14 +28,13 @@ def ack_token() -> str:
 
 
 @pytest.fixture
-def splunk(module_emulator: SplunkEmulator) -> SplunkEmulator:
+def splunk(fresh_emulator: SplunkEmulator) -> SplunkEmulator:
     """The module's emulator, reset, with our tokens and indexes."""
-    module_emulator.reset()
-    module_emulator.add_index("golden_metrics", metrics=True)
-    module_emulator.add_index("ml_events")
-    module_emulator.add_hec_token(TOKEN, name="telemetry", indexes=["main", "golden_metrics", "ml_events"])
-    module_emulator.add_hec_token(ACK_TOKEN, name="acked", indexes=["main", "golden_metrics"], use_ack=True)
-    return module_emulator
+    fresh_emulator.add_index("golden_metrics", metrics=True)
+    fresh_emulator.add_index("ml_events")
+    fresh_emulator.add_hec_token(TOKEN, name="telemetry", indexes=["main", "golden_metrics", "ml_events"])
+    fresh_emulator.add_hec_token(ACK_TOKEN, name="acked", indexes=["main", "golden_metrics"], use_ack=True)
+    return fresh_emulator
 
 
 @pytest.fixture
