@@ -60,6 +60,15 @@ class Case:
     def pos_label(self) -> Any:
         return self.labels[-1] if self.pos_label_arg is None else self.pos_label_arg
 
+    @property
+    def proba_given(self) -> Any:
+        """The two-column probabilities that ``y_proba`` stands for (a 1-D input carries only p(pos))."""
+        if self.proba is None or not self.one_dimensional:
+            return self.proba
+        positive = self.y_proba
+        pos = self.labels.index(self.pos_label())
+        return np.column_stack([positive, 1.0 - positive] if pos == 0 else [1.0 - positive, positive])
+
     def ours(self) -> dict[str, Any]:
         return calculate_classification_metrics(
             self.y_true,
@@ -112,7 +121,7 @@ def sklearn_classification(case: Case) -> dict[str, Any]:
 
 
 def sklearn_probability(case: Case) -> dict[str, Any]:
-    y_true, proba, labels, w = case.y_true, case.proba, case.labels, case.weight
+    y_true, proba, labels, w = case.y_true, case.proba_given, case.labels, case.weight
     assert proba is not None
     if len(labels) == 2:
         pos = labels.index(case.pos_label())
