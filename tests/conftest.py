@@ -11,7 +11,6 @@ from hypothesis import settings
 
 from dsdl_golden.emulator import EmulatorConfig, SplunkEmulator
 
-
 # CI runs the same examples every time (a landing must not depend on luck); developers' runs keep
 # exploring new ones, and a failure prints the example to reproduce it.
 settings.register_profile("ci", derandomize=True, print_blob=True)
