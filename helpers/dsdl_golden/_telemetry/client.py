@@ -131,13 +131,15 @@ class DeliveryClient:
 
     def _write_loop(self) -> None:
         while not (self._stopping.is_set() and not self._queue):
-            self._wake_writer.wait(0.5)
+            woken = self._wake_writer.wait(self.spool.fsync_interval)
             self._wake_writer.clear()
             with self._progress:
                 self._writing = True
             try:
-                self._drain_queue()
-                self.spool.sync()  # idle now: no write stays only in the page cache
+                if woken or self._queue:
+                    self._drain_queue()
+                else:
+                    self.spool.sync()  # quiet for a while: no write stays only in the page cache
             except Exception:  # a disk error must not kill the thread
                 logger.exception("telemetry spool write failed")
             with self._progress:
@@ -295,8 +297,11 @@ class DeliveryClient:
         return self._wait(self.idle, timeout)
 
     def sync(self, timeout: float = 10.0) -> bool:
-        """Wait up to ``timeout`` seconds until every queued event is in the disk spool; True if so."""
-        return self._wait(lambda: not self._queue and not self._writing, timeout)
+        """Wait up to ``timeout`` s until every queued event is on stable storage; True if so."""
+        if not self._wait(lambda: not self._queue and not self._writing, timeout):
+            return False
+        self.spool.sync()
+        return True
 
     def close(self, timeout: float = 5.0) -> bool:
         """Flush for up to ``timeout`` s, stop the threads and keep what is unsent in the spool."""
