@@ -56,8 +56,9 @@ def _plain(value: Any) -> Any:
 
 def rows_as_events(frame: pd.DataFrame, envelope: dict[str, Any], time_field: str | None) -> Iterator[bytes]:
     """One serialised HEC event per row; missing values are left out of the event."""
-    times = _epoch_seconds(frame[time_field]) if time_field and time_field in frame else None
-    body = frame.drop(columns=[time_field]) if times is not None else frame
+    has_time = bool(time_field) and time_field in frame
+    times = _epoch_seconds(frame[time_field]).to_numpy(dtype=float) if has_time else None
+    body = frame.drop(columns=[time_field]) if has_time else frame
     columns = list(map(str, body.columns))
     for position, values in enumerate(body.itertuples(index=False, name=None)):
         event = {
@@ -66,7 +67,7 @@ def rows_as_events(frame: pd.DataFrame, envelope: dict[str, Any], time_field: st
             if not (value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT)
         }
         record = {**envelope, "event": event}
-        if times is not None and not math.isnan(stamp := float(times.iloc[position])):
+        if times is not None and not math.isnan(stamp := float(times[position])):
             record["time"] = round(stamp, 6)
         yield serialise(record)
 
