@@ -7,6 +7,7 @@ import base64
 import gzip
 import http.client
 import json
+import math
 import ssl
 import time
 from typing import NamedTuple
@@ -15,6 +16,8 @@ import pytest
 import requests
 import urllib3
 from emulator_values import ACK_TOKEN, CHANNEL, DISABLED_TOKEN, QUERY_TOKEN, TOKEN, WEB_ONLY_TOKEN
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from dsdl_golden.emulator import SplunkEmulator
 
@@ -268,6 +271,49 @@ def test_batches_of_concatenated_objects(
     assert hec.post(emulator.hec_url + path, data=body, headers=splunk(TOKEN)).status_code == 200
     assert [event["event"] for event in emulator.events()] == [f"e{i}" for i in range(5)]
     assert [event["position"] for event in emulator.events()] == list(range(5))
+
+
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-(2**80), 2**80), st.floats(), st.text(max_size=8))
+_EVENT_OBJECTS = st.fixed_dictionaries(
+    {
+        "event": st.one_of(_SCALARS, st.dictionaries(st.text(max_size=4), _SCALARS, max_size=3)),
+        "time": st.one_of(  # never left out: the default is the time of arrival
+            st.floats(0, 2e9), st.integers(-(2**80), 2**80), st.just("soon"), st.just("1700000000.5")
+        ),
+    },
+    optional={
+        "index": st.sampled_from(["main", "web", "nope", ""]),
+        "fields": st.dictionaries(
+            st.text(min_size=1, max_size=4), st.one_of(_SCALARS, st.just({"nested": 1})), max_size=2
+        ),
+        "host": _SCALARS,
+        "sourcetype": _SCALARS,
+    },
+)
+_BIG = 2**70  # beyond 64 bits
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(events=st.lists(_EVENT_OBJECTS, min_size=1, max_size=6), indent=st.sampled_from([None, 1]))
+@example(events=[{"event": math.nan, "time": 1.0}, {"event": "a", "time": 1.0}], indent=None)
+@example(events=[{"event": "a", "time": 1.0, "host": _BIG, "fields": {"n": _BIG}}], indent=None)
+def test_one_object_per_line_is_read_as_any_concatenation(
+    emulator: SplunkEmulator, hec: requests.Session, events: list[dict[str, object]], indent: int | None
+) -> None:
+    """The fast path for one object per line gives the replies and records of the general parser.
+
+    Events hold NaN, integers beyond 64 bits and invalid fields or indexes; objects printed over
+    several lines (``indent``) and objects sharing one line take the general parser.
+    """
+
+    def outcome(separator: str) -> tuple[int, str, list[dict[str, object]]]:
+        emulator.reset()
+        body = separator.join(json.dumps(event, indent=indent) for event in events)
+        reply = hec.post(emulator.hec_url + EVENT, data=body.encode(), headers=splunk(TOKEN))
+        stored = [{k: v for k, v in record.items() if k != "request_id"} for record in emulator.events()]
+        return reply.status_code, reply.text, stored
+
+    assert outcome("\n") == outcome(" ")
 
 
 def test_chunked_request_bodies(emulator: SplunkEmulator, hec: requests.Session) -> None:

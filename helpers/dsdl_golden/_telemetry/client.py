@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from dsdl_golden._telemetry.hec import HecTransport, Reply, Verdict
 from dsdl_golden._telemetry.spool import Batch, Spool
 
@@ -69,8 +71,8 @@ def _finite(value: Any) -> Any:
 
 
 def _json_default(value: Any) -> Any:
-    if hasattr(value, "item") and callable(value.item):  # numpy scalars
-        return value.item()
+    if hasattr(value, "tolist") and callable(value.tolist):  # numpy scalars and arrays
+        return value.tolist()
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if isinstance(value, set | frozenset):
@@ -79,10 +81,19 @@ def _json_default(value: Any) -> Any:
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), default=_json_default, allow_nan=False)
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
 
 def serialise(event: dict[str, Any]) -> bytes:
-    """Compact strict JSON of an HEC event."""
+    """Compact strict JSON of an HEC event; NaN and infinities become null.
+
+    orjson does the work; what it refuses (integers beyond 64 bits, keys it cannot order) goes
+    through the standard library with the same rules.
+    """
+    try:
+        return orjson.dumps(event, default=_json_default, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:
+        pass
     try:
         text = _ENCODER.encode(event)
     except ValueError:
