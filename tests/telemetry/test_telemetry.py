@@ -140,6 +140,21 @@ def test_an_event_rejected_for_good_is_dead_lettered_and_the_rest_delivered(
     assert "code=7" in json.loads(letter)["reason"]
 
 
+def test_an_event_beyond_hecs_size_limit_is_dead_lettered_before_it_is_spooled(
+    splunk: SplunkEmulator, telemetry: Telemetry, tmp_path: Path
+) -> None:
+    telemetry.log_event("before")
+    telemetry.log_event({"blob": "x" * 5_000_001})
+    telemetry.log_event("after")
+    assert telemetry.flush(10)
+
+    assert [event["event"]["message"] for event in splunk.events(index="main")] == ["before", "after"]
+    stats = telemetry.stats()
+    assert (stats["queued"], stats["spooled"], stats["dead_lettered"]) == (2, 2, 1)
+    (letter,) = (tmp_path / "spool" / "dead-letter.jsonl").read_text().splitlines()
+    assert "exceeds HEC's limit" in json.loads(letter)["reason"]
+
+
 def test_oversized_batches_are_split(splunk: SplunkEmulator, telemetry: Telemetry) -> None:
     splunk.configure(max_content_length=20_000)
     for number in range(300):

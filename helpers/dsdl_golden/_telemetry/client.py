@@ -159,18 +159,14 @@ class DeliveryClient:
 
     def _drain_queue(self) -> None:
         while self._queue:
-            payloads: list[bytes] = []
-            while self._queue and len(payloads) < 10_000:
-                payload = serialise(self._queue.popleft())
-                if len(payload) > MAX_EVENT_BYTES:
-                    self._dead_letter(payload, f"event of {len(payload)} bytes exceeds HEC's limit")
-                    continue
-                payloads.append(payload)
-            written = self.spool.append(payloads)
-            self.stats.queued += len(payloads)
+            events = [self._queue.popleft() for _ in range(min(len(self._queue), 10_000))]
+            dead_letters = self.stats.dead_lettered
+            written = self.spool.append(filter(None, map(self._payload, events)))
+            offered = len(events) - (self.stats.dead_lettered - dead_letters)
+            self.stats.queued += offered
             self.stats.spooled += written
-            if written < len(payloads):
-                self.stats.dropped_spool_full += len(payloads) - written
+            if written < offered:
+                self.stats.dropped_spool_full += offered - written
                 logger.error(
                     "telemetry spool full (%d bytes): %d events dropped so far",
                     self.spool.max_bytes,
@@ -178,6 +174,14 @@ class DeliveryClient:
                 )
             with self._progress:
                 self._progress.notify_all()
+
+    def _payload(self, event: dict[str, Any]) -> bytes | None:
+        """The serialised event, or None when it is too large for HEC (then it is dead-lettered)."""
+        payload = serialise(event)
+        if len(payload) > MAX_EVENT_BYTES:
+            self._dead_letter(payload, f"event of {len(payload)} bytes exceeds HEC's limit")
+            return None
+        return payload
 
     # sender thread -----------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ import threading
 import time
 import uuid
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -137,8 +138,12 @@ class Spool:
             logger.info("replaying %d spooled bytes left by %s", sum(sizes.values()), directory.name)
         return adopted
 
-    def append(self, payloads: list[bytes]) -> int:
-        """Write records durably; returns how many fit under ``max_bytes`` (the rest are not written)."""
+    def append(self, payloads: Iterable[bytes]) -> int:
+        """Write records durably; returns how many fit under ``max_bytes``.
+
+        ``payloads`` is read up to the first record that does not fit; that one and the rest are not
+        written. A generator is framed as it goes, so no list of payloads needs to stay in memory.
+        """
         chunks: list[bytes] = []
         size = 0
         with self._lock:
