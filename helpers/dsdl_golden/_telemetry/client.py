@@ -87,8 +87,8 @@ _ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 def serialise(event: dict[str, Any]) -> bytes:
     """Compact strict JSON of an HEC event; NaN and infinities become null.
 
-    orjson does the work; what it refuses (integers beyond 64 bits, keys it cannot order) goes
-    through the standard library with the same rules.
+    orjson does the work; what it refuses (integers beyond 64 bits, text with lone surrogates)
+    goes through the standard library with the same rules.
     """
     try:
         return orjson.dumps(event, default=_json_default, option=_ORJSON_OPTIONS)
