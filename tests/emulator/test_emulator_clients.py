@@ -13,7 +13,7 @@ import splunk_handler
 from emulator_values import TOKEN
 
 from dsdl_golden import cli
-from dsdl_golden.emulator import SplunkEmulator, start_subprocess
+from dsdl_golden.emulator import EmulatorProcess, SplunkEmulator, start_subprocess
 
 pytestmark = pytest.mark.integration
 
@@ -100,6 +100,17 @@ def test_plain_http() -> None:
         assert reply.json() == {"text": "Success", "code": 0}
 
 
+def oneshot(splunk: EmulatorProcess, query: str) -> requests.Response:
+    """A oneshot search as admin, JSON output, verified against the emulator's CA."""
+    return requests.post(
+        splunk.rest_url + "/services/search/jobs",
+        data={"search": query, "exec_mode": "oneshot", "output_mode": "json"},
+        auth=("admin", "pw"),
+        verify=str(splunk.ca_bundle),
+        timeout=5,
+    )
+
+
 def test_subprocess_mode(tmp_path: Path) -> None:
     rows = tmp_path / "web.csv"
     rows.write_text("_time,status\n2024-01-01T00:00:00Z,500\n2024-01-01T00:01:00Z,200\n")
@@ -119,22 +130,10 @@ def test_subprocess_mode(tmp_path: Path) -> None:
             splunk.hec_url + "/services/collector/health", verify=str(splunk.ca_bundle), timeout=5
         )
         assert busy.status_code == 503
-        search = requests.post(
-            splunk.rest_url + "/services/search/jobs",
-            data={"search": "search index=web status=500", "exec_mode": "oneshot", "output_mode": "json"},
-            auth=("admin", "pw"),
-            verify=str(splunk.ca_bundle),
-            timeout=5,
-        )
+        search = oneshot(splunk, "search index=web status=500")
         assert [row["_time"] for row in search.json()["results"]] == ["2024-01-01T00:00:00.000+00:00"]
         splunk.control.fail_search("search index=web | head 1", "boom")
-        failed = requests.post(
-            splunk.rest_url + "/services/search/jobs",
-            data={"search": "search index=web | head 1", "exec_mode": "oneshot", "output_mode": "json"},
-            auth=("admin", "pw"),
-            verify=str(splunk.ca_bundle),
-            timeout=5,
-        )
+        failed = oneshot(splunk, "search index=web | head 1")
         assert failed.json() == {"messages": [{"type": "FATAL", "text": "boom"}]}
         splunk.control.add_hec_token("second", indexes=["web"], use_ack=False)
         assert "second" in [token["token"] for token in splunk.control.configure()["hec_tokens"]]

@@ -29,6 +29,13 @@ def _json_body(call: Call) -> Any:
         raise CallError(400, "Request body is not valid JSON.", "ERROR") from None
 
 
+def _document_body(call: Call) -> dict[str, Any]:
+    document = _json_body(call)
+    if not isinstance(document, dict):
+        raise CallError(400, "The document must be a JSON object.", "ERROR")
+    return document
+
+
 def _json_param(call: Call, name: str) -> Any:
     value = call.params.get(name)
     if not value:
@@ -160,9 +167,7 @@ class KVStoreApi:
     def insert(self, call: Call) -> Response:
         """``POST storage/collections/data/<name>``: 201 ``{"_key": ...}``, 409 on a duplicate key."""
         collection = self._collection(call, call.groups["name"])
-        document = _json_body(call)
-        if not isinstance(document, dict):
-            raise CallError(400, "The document must be a JSON object.", "ERROR")
+        document = _document_body(call)
         try:
             key = collection.save(document, self.store.new_key, insert=True)
         except KeyError:
@@ -218,9 +223,7 @@ class KVStoreApi:
     def update_document(self, call: Call) -> Response:
         """``POST .../<key>``: replace (or create) the document."""
         collection = self._collection(call, call.groups["name"])
-        document = _json_body(call)
-        if not isinstance(document, dict):
-            raise CallError(400, "The document must be a JSON object.", "ERROR")
+        document = _document_body(call)
         key = collection.save({**document, "_key": call.groups["key"]}, self.store.new_key)
         return json_response(200, {"_key": key})
 
