@@ -50,10 +50,6 @@ def _epoch_seconds(column: pd.Series) -> pd.Series:
     return _epoch_seconds(pd.to_datetime(column, utc=True, format="ISO8601"))
 
 
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") and not isinstance(value, list | dict) else value
-
-
 def rows_as_events(frame: pd.DataFrame, envelope: dict[str, Any], time_field: str | None) -> Iterator[bytes]:
     """One serialised HEC event per row; missing values are left out of the event."""
     has_time = bool(time_field) and time_field in frame
@@ -62,7 +58,7 @@ def rows_as_events(frame: pd.DataFrame, envelope: dict[str, Any], time_field: st
     columns = list(map(str, body.columns))
     for position, values in enumerate(body.itertuples(index=False, name=None)):
         event = {
-            name: _plain(value)
+            name: value
             for name, value in zip(columns, values, strict=True)
             if not (value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT)
         }
