@@ -36,6 +36,10 @@ def test_defaults_from_an_empty_environment() -> None:
     assert settings.sourcetype == "dsdl:golden"
     assert settings.tls_verify is True
     assert settings.log_level == "INFO"
+    assert settings.srv_dir == Path("/srv")
+    assert settings.model_data_dir == Path("/srv/app/model/data")
+    assert settings.staging_dir == Path("/srv/notebooks/data")
+    assert settings.max_request_mb == 1024
     assert settings.spool_dir in {Path("/srv/app/golden_spool"), Path.home() / ".cache/dsdl-golden/spool"}
     assert not settings.api_token
     assert settings.hec_event_url is None
@@ -309,6 +313,8 @@ def test_every_setting_comes_from_its_variable(tmp_path: Path) -> None:
         "GOLDEN_SOURCETYPE": "ml:golden",
         "GOLDEN_TLS_VERIFY": "0",
         "GOLDEN_SPOOL_DIR": str(tmp_path),
+        "GOLDEN_SRV_DIR": str(tmp_path / "srv"),
+        "GOLDEN_MAX_REQUEST_MB": "64",
         "GOLDEN_LOG_LEVEL": "DEBUG",
         "GOLDEN_IMAGE_VERSION": "1.2.3",
         "GOLDEN_IMAGE_DIGEST": "sha256:" + "ab" * 32,

@@ -50,6 +50,12 @@ Variables of dsdl-golden:
     Directory of the telemetry disk spool (``~`` is expanded; not created here). Default
     ``/srv/app/golden_spool`` if ``/srv`` is a writable directory, else
     ``~/.cache/dsdl-golden/spool``.
+``GOLDEN_SRV_DIR``
+    Root of DSDL's data volume (``~`` is expanded). Default ``/srv``. Exported notebooks live in
+    ``<root>/app/model``, saved models in ``<root>/app/model/data``, staged data in
+    ``<root>/notebooks/data``.
+``GOLDEN_MAX_REQUEST_MB``
+    Largest request body the model API accepts, in MiB, at least 1. Default 1024.
 ``GOLDEN_LOG_LEVEL``
     ``DEBUG``, ``INFO``, ``WARNING``, ``ERROR`` or ``CRITICAL``, any case. Default ``INFO``.
 ``GOLDEN_IMAGE_VERSION``, ``GOLDEN_IMAGE_DIGEST``
@@ -170,6 +176,8 @@ class Settings:
     sourcetype: str = "dsdl:golden"
     tls_verify: bool | Path = True
     spool_dir: Path = field(default_factory=_default_spool_dir)
+    srv_dir: Path = Path("/srv")
+    max_request_mb: int = 1024
     log_level: str = "INFO"
     image_version: str | None = None
     image_digest: str | None = None
@@ -184,6 +192,21 @@ class Settings:
     def hec_event_url(self) -> str | None:
         """The HEC event endpoint, or None when HEC is not enabled."""
         return f"{self.splunk_hec_url}{HEC_EVENT_PATH}" if self.hec_enabled else None
+
+    @property
+    def model_package_dir(self) -> Path:
+        """Where exported notebooks live: the ``app.model`` package, ``<srv>/app/model``."""
+        return self.srv_dir / "app" / "model"
+
+    @property
+    def model_data_dir(self) -> Path:
+        """Where models are saved (DSDL's ``MODEL_DIRECTORY``), ``<srv>/app/model/data``."""
+        return self.model_package_dir / "data"
+
+    @property
+    def staging_dir(self) -> Path:
+        """Where ``mode=stage`` writes ``<model_name>.csv`` and ``.json``, ``<srv>/notebooks/data``."""
+        return self.srv_dir / "notebooks" / "data"
 
     def source_of(self, name: str) -> str:
         """Where field ``name`` came from: ``"env <VARIABLE>"`` or ``"default"``."""
@@ -343,6 +366,8 @@ _ENV: Final[Mapping[str, _EnvVar]] = {
     "sourcetype": _EnvVar("GOLDEN_SOURCETYPE", str),
     "tls_verify": _EnvVar("GOLDEN_TLS_VERIFY", _tls_verify),
     "spool_dir": _EnvVar("GOLDEN_SPOOL_DIR", _path),
+    "srv_dir": _EnvVar("GOLDEN_SRV_DIR", _path),
+    "max_request_mb": _EnvVar("GOLDEN_MAX_REQUEST_MB", _integer(1, 1 << 20)),
     "log_level": _EnvVar("GOLDEN_LOG_LEVEL", _choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
     "image_version": _EnvVar("GOLDEN_IMAGE_VERSION", str),
     "image_digest": _EnvVar("GOLDEN_IMAGE_DIGEST", str),

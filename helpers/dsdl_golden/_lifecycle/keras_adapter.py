@@ -1,0 +1,154 @@
+"""TensorFlow/Keras models: ``model.fit`` with per-epoch telemetry, saved in Keras' own ``.keras`` format."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from dsdl_golden._lifecycle.adapters import (
+    ModelAdapter,
+    SavedModel,
+    TargetScale,
+    TrainingRun,
+    as_probabilities,
+    encode_labels,
+)
+
+__all__ = ["KerasModel"]
+
+
+class KerasModel(ModelAdapter):
+    """Train a ``keras.Model`` on the preprocessed features.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Takes ``(n, n_features)`` float32 inputs. For classification give the last layer one unit
+        per class (softmax or logits), or one sigmoid unit for two classes; for regression one unit.
+        An uncompiled model is compiled with Adam and ``sparse_categorical_crossentropy``
+        (classification, from logits unless the last layer is a softmax) or ``mse``.
+    epochs, batch_size : optional
+        Default: the SPL parameters of the same names, else 10 and 32.
+    fit_kwargs : dict, optional
+        More arguments for ``model.fit`` (``validation_split``, ``callbacks``...).
+
+    A regression target is standardised for training and predictions are scaled back.
+
+    Saved with ``model.save("model.keras")``; custom layers must be registered with
+    ``keras.saving.register_keras_serializable`` to load.
+    """
+
+    framework: ClassVar[str] = "keras"
+    name: ClassVar[str] = "keras"
+    file_name: ClassVar[str] = "model.keras"
+
+    def __init__(
+        self,
+        model: Any,
+        *,
+        epochs: int | None = None,
+        batch_size: int | None = None,
+        fit_kwargs: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.network = model
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.fit_kwargs = dict(fit_kwargs or {})
+        self.target_scale = TargetScale()
+
+    @property
+    def model(self) -> Any:
+        return self.network
+
+    def describe(self) -> str:
+        return f"{type(self.network).__name__}({self.network.name}, {self.network.count_params()} parameters)"
+
+    def _compile(self, task: str) -> None:
+        if getattr(self.network, "optimizer", None) is not None and getattr(self.network, "compiled", True):
+            return
+        if task == "classification":
+            last = self.network.layers[-1] if self.network.layers else None
+            activation = getattr(getattr(last, "activation", None), "__name__", "")
+            import keras
+
+            if getattr(last, "units", None) == 1:
+                loss: Any = keras.losses.BinaryCrossentropy(from_logits=activation != "sigmoid")
+            else:
+                loss = keras.losses.SparseCategoricalCrossentropy(from_logits=activation != "softmax")
+            self.network.compile(optimizer="adam", loss=loss, metrics=["accuracy"])
+        else:
+            self.network.compile(optimizer="adam", loss="mse")
+
+    def fit(self, features: pd.DataFrame, target: pd.Series | None, run: TrainingRun) -> dict[str, Any]:
+        import keras
+
+        if target is None:
+            raise ValueError("a Keras model needs a target column: | fit MLTKContainer ... <target> from ...")
+        keras.utils.set_random_seed(run.random_state)
+        if run.task == "classification":
+            self.classes_, labels = encode_labels(target)
+        else:
+            values = target.to_numpy(dtype=np.float64)
+            self.target_scale = TargetScale.of(values)
+            labels = self.target_scale.scale(values)
+        self._compile(run.task)
+        epochs = int(self.epochs or run.param("epochs", 10))
+        batch_size = int(self.batch_size or run.param("batch_size", 32))
+        logger = keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda epoch, logs: run.log_step(
+                epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}
+            )
+        )
+        callbacks = [*self.fit_kwargs.pop("callbacks", []), logger]
+        history = self.network.fit(
+            features.to_numpy(dtype=np.float32),
+            labels,
+            epochs=epochs,
+            batch_size=batch_size,
+            verbose=0,
+            callbacks=callbacks,
+            **self.fit_kwargs,
+        )
+        final = {name: float(values[-1]) for name, values in history.history.items() if values}
+        return {"epochs": epochs, "batch_size": batch_size, "final": final}
+
+    def _outputs(self, features: pd.DataFrame) -> np.ndarray:
+        return np.asarray(
+            self.network.predict(features.to_numpy(dtype=np.float32), verbose=0), dtype=np.float64
+        )
+
+    def predict(self, features: pd.DataFrame) -> np.ndarray:
+        if self.classes_ is None:
+            return self.target_scale.unscale(self._outputs(features).reshape(len(features), -1)[:, 0])
+        probabilities = self.predict_proba(features)
+        assert probabilities is not None
+        return np.asarray(self.classes_[probabilities.argmax(axis=1)])
+
+    def predict_proba(self, features: pd.DataFrame) -> np.ndarray | None:
+        if self.classes_ is None:
+            return None
+        return as_probabilities(self._outputs(features), len(self.classes_))
+
+    def save(self, directory: Path) -> dict[str, Any]:
+        self.network.save(directory / self.file_name)
+        return {
+            "classes": None if self.classes_ is None else self.classes_.tolist(),
+            "target_scale": asdict(self.target_scale),
+        }
+
+    @classmethod
+    def restore(
+        cls, directory: Path, state: Mapping[str, Any], rebuild: Callable[[], SavedModel]
+    ) -> SavedModel:
+        import keras
+
+        adapter = cls(keras.models.load_model(directory / cls.file_name))
+        classes = state.get("classes")
+        adapter.classes_ = None if classes is None else np.asarray(classes)
+        adapter.target_scale = TargetScale(**state.get("target_scale", {}))
+        return adapter

@@ -1,0 +1,113 @@
+"""Reading DSDL's ``param`` exactly as Splunk sends it."""
+
+from __future__ import annotations
+
+import pytest
+
+from dsdl_golden._lifecycle.params import LifecycleOptions, parse_value, read_request
+
+COLUMNS = ["churn", "tenure", "total_charges", "total_calls", "contract", "_time"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("10", 10),
+        ("-3", -3),
+        ("0.25", 0.25),
+        ("1e-3", 0.001),
+        (".5", 0.5),
+        ("true", True),
+        ("False", False),
+        ("none", None),
+        ("null", None),
+        ('"10"', "10"),
+        ('"eigenvector_centrality,cluster_coefficient"', "eigenvector_centrality,cluster_coefficient"),
+        ("'quoted'", "quoted"),
+        ("[64, 32]", [64, 32]),
+        ("[]", []),
+        ("64,32", [64, 32]),
+        ("relu", "relu"),
+        ("1.2.3", "1.2.3"),
+        ("", ""),
+    ],
+)
+def test_spl_values_are_parsed(raw: str, expected: object) -> None:
+    assert parse_value(raw) == expected
+    assert type(parse_value(raw)) is type(expected)
+
+
+def test_top_level_plural_keys_win_and_params_split_into_options_and_model_parameters() -> None:
+    param = {
+        "options": {
+            "params": {
+                "algo": '"churn_nb"',
+                "mode": "fit",
+                "holdout": "0.3",
+                "n_estimators": "300",
+                "criterion": '"gini"',
+            },
+            "args": ["churn", "total*"],
+            "target_variable": ["churn"],
+            "feature_variables": ["total*"],
+            "model_name": "churn_v1",
+            "algo_name": "MLTKContainer",
+        },
+        "feature_variables": ["tenure", "contract"],
+        "target_variables": ["churn"],
+    }
+    spec = read_request(param, COLUMNS)
+    assert (spec.algo, spec.model_name, spec.name) == ("churn_nb", "churn_v1", "churn_nb_churn_v1")
+    assert spec.features == ("tenure", "contract")
+    assert spec.target == "churn"
+    assert spec.options == LifecycleOptions(holdout=0.3)
+    assert spec.params == {"n_estimators": 300, "criterion": "gini"}
+
+
+def test_options_forms_with_wildcards_are_expanded_against_the_data() -> None:
+    param = {
+        "options": {"params": {"algo": "m"}, "target_variable": ["churn"], "feature_variables": ["total*"]}
+    }
+    spec = read_request(param, COLUMNS)
+    assert spec.features == ("total_charges", "total_calls")
+    assert spec.target == "churn"
+    assert spec.model_name == "default"
+
+
+def test_args_without_feature_lists_give_features_after_the_target() -> None:
+    param = {"options": {"params": {"algo": "m"}, "args": ["churn", "tenure"], "target_variable": ["churn"]}}
+    assert read_request(param, COLUMNS).features == ("tenure",)
+
+
+def test_no_lists_at_all_means_every_column_but_the_target() -> None:
+    spec = read_request({"target_variables": ["churn"]}, COLUMNS)
+    assert spec.features == tuple(column for column in COLUMNS if column != "churn")
+    assert read_request(None, ["a"]).features == ("a",)
+
+
+def test_model_defaults_apply_unless_the_spl_overrides_them() -> None:
+    param = {"options": {"params": {"epochs": "5"}}}
+    spec = read_request(param, COLUMNS, {"epochs": 20, "hidden": 16, "preprocess": False})
+    assert spec.params == {"epochs": 5, "hidden": 16}
+    assert spec.options.preprocess is False
+
+
+@pytest.mark.parametrize(
+    ("param", "message"),
+    [
+        ({"options": {"params": {"algo": "../../etc/passwd"}}}, "algo '../../etc/passwd' is not allowed"),
+        ({"options": {"model_name": "a/b"}}, "model_name 'a/b' is not allowed"),
+        ({"options": {"model_name": ".hidden"}}, "model_name '.hidden' is not allowed"),
+        ({"options": {"params": {"holdout": "2"}}}, "holdout must be from 0 to 0.9"),
+        ({"options": {"params": {"task": "magic"}}}, "task must be one of"),
+        ({"options": {"params": {"preprocess": "maybe"}}}, "preprocess must be true or false"),
+        ({"target_variables": ["a", "b"]}, "one target column is supported"),
+        ({"options": []}, "param['options'] must be a dict"),
+        ({"options": {"params": "algo=x"}}, "param['options']['params'] must be a dict"),
+        ({"feature_variables": [1, 2]}, "feature_variables must be a list of column names"),
+        ([1, 2], "param must be a dict"),
+    ],
+)
+def test_bad_requests_say_what_to_fix(param: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        read_request(param, COLUMNS)  # type: ignore[arg-type]
