@@ -182,3 +182,62 @@ def test_cli_imports_no_heavy_modules() -> None:
     result = run_module("-c", code, env={})
     assert result.returncode == 0, result.stderr
     assert set(result.stdout.strip().split(",")).isdisjoint(HEAVY_MODULES)
+
+
+def test_new_commands_build_no_heavy_modules() -> None:
+    code = (
+        "import sys, dsdl_golden.cli as c; c.build_parser().format_help(); "
+        "print(','.join(sorted(m for m in sys.modules if '.' not in m)))"
+    )
+    result = run_module("-c", code, env={})
+    assert result.returncode == 0, result.stderr
+    assert set(result.stdout.strip().split(",")).isdisjoint(HEAVY_MODULES)
+
+
+def test_call_defaults() -> None:
+    args = cli.build_parser().parse_args(["call", "fit", "data.csv", "--algo", "nb"])
+    assert args.url == "https://localhost:5000"
+    assert (args.token, args.ca, args.insecure, args.output, args.progress) == (None, None, False, None, None)
+    assert (args.timeout, args.rows, args.param, args.target, args.model_name) == (600.0, 10, [], None, None)
+
+
+def test_dev_defaults() -> None:
+    args = cli.build_parser().parse_args(["dev"])
+    assert args.workspace == "golden-workspace"
+    assert (args.api_port, args.jupyter_port, args.hec_port, args.rest_port) == (5000, 8888, 0, 0)
+    assert args.no_jupyter is False
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["call", "fit", "d.csv"], "the following arguments are required: --algo"),
+        (["call", "score", "d.csv", "--algo", "nb"], "invalid choice: 'score'"),
+        (["call", "fit", "d.csv", "--algo", "nb", "--ca", "x", "--insecure"], "not allowed with argument"),
+        (["call", "fit", "d.csv", "--algo", "nb", "--timeout", "0"], "expected a number of seconds > 0"),
+        (["call", "fit", "d.csv", "--algo", "nb", "--rows", "-1"], "expected an integer >= 0"),
+        (["dev", "--api-port", "70000"], "expected a port from 0 (a free one) to 65535"),
+        (["export"], "the following arguments are required: NOTEBOOK"),
+        (["check"], "the following arguments are required: MODULE_OR_NOTEBOOK"),
+    ],
+)
+def test_usage_errors_of_the_new_commands(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(argv)
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_ctrl_c_ends_with_status_130(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dsdl_golden._cli import call
+
+    def interrupted(args: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(call, "run", interrupted)
+    assert cli.main(["call", "fit", "d.csv", "--algo", "nb"]) == 130
+    assert capsys.readouterr().err == "golden call: interrupted\n"

@@ -19,6 +19,8 @@ import nbformat
 import numpy as np
 import pandas as pd
 
+from dsdl_golden._lifecycle.params import splunk_meta
+
 ROOT = Path(__file__).resolve().parents[1] / "template"
 TEMPLATE = "template_empresa_base"
 
@@ -156,9 +158,16 @@ def cells(notebook: Notebook) -> list[nbformat.NotebookNode]:
     ]
 
 
+def _with_stable_ids(nodes: list[nbformat.NotebookNode]) -> list[nbformat.NotebookNode]:
+    """Cell ids from the cells' names and positions, so that writing twice gives the same file."""
+    for position, node in enumerate(nodes):
+        node["id"] = node.metadata.get("name") or f"cell-{position:02d}"
+    return nodes
+
+
 def write_notebook(notebook: Notebook, directory: Path) -> Path:
     node = nbformat.v4.new_notebook(
-        cells=cells(notebook),
+        cells=_with_stable_ids(cells(notebook)),
         metadata={
             "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
             "language_info": {"name": "python"},
@@ -170,35 +179,6 @@ def write_notebook(notebook: Notebook, directory: Path) -> Path:
 
 
 # --- sample data -------------------------------------------------------------------------------------------
-
-
-def _meta(algo: str, model_name: str, target: str | None, features: list[str]) -> dict[str, object]:
-    """``meta`` as DSDL's ``mode=stage`` writes it for ``| fit MLTKContainer mode=stage algo=...``."""
-    options: dict[str, object] = {
-        "params": {"mode": "stage", "algo": algo},
-        "args": [*([target] if target else []), *features],
-        "feature_variables": features,
-        "model_name": model_name,
-        "algo_name": "MLTKContainer",
-        "mlspl_limits": {
-            "handle_new_cat": "default",
-            "max_distinct_cat_values": "100",
-            "max_distinct_cat_values_for_classifiers": "100",
-            "max_distinct_cat_values_for_scoring": "100",
-            "max_fit_time": "600",
-            "max_inputs": "100000",
-            "max_memory_usage_mb": "4000",
-            "max_model_size_mb": "30",
-            "max_score_time": "600",
-            "use_sampling": "true",
-        },
-        "kfold_cv": None,
-    }
-    meta: dict[str, object] = {"options": options, "feature_variables": features}
-    if target:
-        options["target_variable"] = [target]
-        meta["target_variables"] = [target]
-    return meta
 
 
 def churn() -> pd.DataFrame:
@@ -430,7 +410,8 @@ def write_data(directory: Path) -> list[Path]:
         csv_path = directory / f"{name}.csv"
         frame.to_csv(csv_path, index=False, lineterminator="\n")
         json_path = directory / f"{name}.json"
-        json_path.write_text(json.dumps(_meta(TEMPLATE, name, target, features), indent=1) + "\n")
+        meta = splunk_meta(TEMPLATE, features, target, name, {"mode": "stage"})
+        json_path.write_text(json.dumps(meta, indent=1) + "\n")
         written += [csv_path, json_path]
     return written
 

@@ -115,6 +115,122 @@ def _run_emulator(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _export_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("notebook", metavar="NOTEBOOK", help="the .ipynb file to export")
+    parser.add_argument(
+        "-o",
+        "--output-dir",
+        metavar="DIR",
+        help="where to write <notebook name>.py (default: <GOLDEN_SRV_DIR>/app/model)",
+    )
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from dsdl_golden._cli.export import export
+
+    return export(args.notebook, args.output_dir)
+
+
+def _check_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "target", metavar="MODULE_OR_NOTEBOOK", help="an exported .py module, or a .ipynb (exported first)"
+    )
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from dsdl_golden._cli.export import check
+
+    return check(args.target)
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return int(text)
+
+
+def _call_arguments(parser: argparse.ArgumentParser) -> None:
+    from dsdl_golden._cli.call import DEFAULT_URL
+
+    parser.add_argument("endpoint", choices=("fit", "apply"), help="the route to call, as | fit or | apply")
+    parser.add_argument("csv", metavar="CSV", help="the data, a CSV file with a header row")
+    parser.add_argument("--algo", required=True, metavar="NAME", help="the module (notebook name): algo=NAME")
+    parser.add_argument("--target", metavar="COL", help="the target column (<target> from ...)")
+    parser.add_argument(
+        "--features", metavar="A,B,...", help="the feature columns (default: every column but the target)"
+    )
+    parser.add_argument("--model-name", metavar="NAME", help="into app:NAME (default: DSDL's 'default')")
+    parser.add_argument(
+        "--param", action="append", default=[], metavar="K=V", help="an SPL key=value parameter (repeatable)"
+    )
+    parser.add_argument("--url", default=DEFAULT_URL, help=f"the model API (default {DEFAULT_URL})")
+    parser.add_argument("--token", help="the API token (default: the api_token setting); never printed")
+    verification = parser.add_mutually_exclusive_group()
+    verification.add_argument("--ca", metavar="FILE", help="CA bundle to verify the API's certificate")
+    verification.add_argument("--insecure", action="store_true", help="do not verify the certificate")
+    parser.add_argument("--output", metavar="FILE", help="write all the results to FILE as CSV")
+    parser.add_argument(
+        "--rows", type=_count, default=10, metavar="N", help="rows of the results to show (default 10)"
+    )
+    parser.add_argument(
+        "--timeout", type=_positive, default=600.0, metavar="S", help="seconds to wait for the answer (600)"
+    )
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a spinner on stderr while waiting (default: when stderr is a terminal)",
+    )
+
+
+def _run_call(args: argparse.Namespace) -> int:
+    from dsdl_golden._cli.call import run
+
+    return run(args)
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 (a free one) to 65535, got {text!r}")
+    return int(text)
+
+
+def _dev_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workspace",
+        default="golden-workspace",
+        metavar="DIR",
+        help="the DSDL /srv layout to work in (default ./golden-workspace; existing files are kept)",
+    )
+    parser.add_argument("--no-jupyter", action="store_true", help="do not start JupyterLab")
+    parser.add_argument("--api-port", type=_port, default=5000, metavar="N", help="model API port (5000)")
+    parser.add_argument(
+        "--jupyter-port", type=_port, default=8888, metavar="N", help="JupyterLab port (8888)"
+    )
+    parser.add_argument(
+        "--hec-port", type=_port, default=0, metavar="N", help="emulator HEC port (a free one)"
+    )
+    parser.add_argument(
+        "--rest-port", type=_port, default=0, metavar="N", help="emulator splunkd port (a free one)"
+    )
+
+
+def _run_dev(args: argparse.Namespace) -> int:
+    from dsdl_golden._cli.dev import run
+
+    return run(args)
+
+
 COMMANDS: tuple[Command, ...] = (
     Command(
         "config", "show the effective settings and where each comes from", _run_config, _config_arguments
@@ -124,6 +240,30 @@ COMMANDS: tuple[Command, ...] = (
         "run a local Splunk emulator (splunkd REST + HEC) for tests",
         _run_emulator,
         _emulator_arguments,
+    ),
+    Command(
+        "export",
+        "export a notebook's named cells to a module and check it",
+        _run_export,
+        _export_arguments,
+    ),
+    Command(
+        "check",
+        "check a module (or notebook) against DSDL's module contract",
+        _run_check,
+        _check_arguments,
+    ),
+    Command(
+        "call",
+        "send a CSV to a model API as Splunk's | fit / | apply would",
+        _run_call,
+        _call_arguments,
+    ),
+    Command(
+        "dev",
+        "run the model API, JupyterLab and a Splunk emulator locally",
+        _run_dev,
+        _dev_arguments,
     ),
 )
 
@@ -146,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run ``golden`` with ``argv`` (default ``sys.argv[1:]``) and return the exit status.
 
     Usage errors exit through argparse with status 2; without a subcommand the help is printed to
-    stderr and the status is 2; an invalid configuration is reported on stderr with status 2.
+    stderr and the status is 2; an invalid configuration is reported on stderr with status 2; Ctrl-C
+    ends with status 130.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -158,4 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"golden {args.command}: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"golden {args.command}: interrupted", file=sys.stderr)
+        return 130
     return status

@@ -75,13 +75,32 @@ def check_source(source: str, filename: str = "<module>") -> list[str]:
 
 
 def _import(path: Path) -> types.ModuleType:
+    """Run the module as the runtime would (``app.model.<name>``); nothing stays registered if it fails."""
     name = f"app.model.{path.stem}"
     module = types.ModuleType(name)
     module.__file__ = str(path)
     module.__package__ = "app.model"
     sys.modules[name] = module
-    exec(compile(path.read_bytes(), str(path), "exec"), module.__dict__)  # noqa: S102 - the module under check
+    try:
+        exec(compile(path.read_bytes(), str(path), "exec"), module.__dict__)  # noqa: S102 - the module under check
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
     return module
+
+
+def _import_problem(error: BaseException) -> str:
+    if isinstance(error, ImportError):
+        missing = error.name or str(error)
+        if missing == "app" or missing.startswith("app."):
+            return (
+                f"import failed: {error}; modules of app.model are exported notebooks: export the notebook "
+                "it imports, and check from DSDL's layout (GOLDEN_SRV_DIR)"
+            )
+        return f"import failed: {missing} is not installed here; add it to the image or remove the import"
+    if isinstance(error, SystemExit):
+        return f"import failed: the module calls sys.exit({error.code!r}) at import"
+    return f"import failed: {type(error).__name__}: {error}"
 
 
 def check_module(path: str | Path) -> list[str]:
@@ -92,14 +111,8 @@ def check_module(path: str | Path) -> list[str]:
         return problems
     try:
         module = _import(path)
-    except ImportError as error:
-        missing = error.name or str(error)
-        return [
-            *problems,
-            f"import failed: {missing} is not installed here; add it to the image or remove the import",
-        ]
-    except Exception as error:
-        return [*problems, f"import failed: {type(error).__name__}: {error}"]
+    except (Exception, SystemExit) as error:  # anything the module's top level raises
+        return [*problems, _import_problem(error)]
     summary = getattr(module, "summary", None)
     if callable(summary):
         try:

@@ -65,6 +65,7 @@ from dsdl_golden._lifecycle.adapters import (
     SavedModel,
     TrainingRun,
     adapt,
+    seed_frameworks,
 )
 from dsdl_golden._lifecycle.evaluation import evaluate, holdout_split, infer_task
 from dsdl_golden._lifecycle.forecasting import Forecaster, StatsmodelsForecaster
@@ -495,6 +496,7 @@ def _fit(model: GoldenModel, frame: pd.DataFrame) -> dict[str, Any]:
         classes=classes,
         n_rows=len(train),
     )
+    seed_frameworks(options.random_state)
     adapter = _build(model.build, spec.params, data)
     if not isinstance(adapter, ModelAdapter):
         raise TypeError(
@@ -596,8 +598,12 @@ def _fit_forecaster(model: GoldenModel, frame: pd.DataFrame, target: pd.Series |
     metrics, holdout = None, None
     if held:
         forecaster.fit_series(series[:-held], run)
-        predicted = forecaster.forecast(held)
-        metrics, holdout = evaluate(None, None, pd.Series(series[-held:]), "forecast", predicted=predicted)
+        predicted, truth = forecaster.forecast(held), series[-held:]
+        known = ~np.isnan(truth)  # rows without a value (e.g. future rows) are forecast, not scored
+        if known.any():
+            metrics, holdout = evaluate(
+                None, None, pd.Series(truth[known]), "forecast", predicted=predicted[known]
+            )
     training = forecaster.fit_series(series, run)
     model.adapter, model.task, model.data_info = forecaster, "forecast", data
     model.metrics, model.holdout = metrics, holdout
@@ -842,6 +848,8 @@ def load(name: str, build_model: BuildModel | None = None) -> GoldenModel:
     ------
     FileNotFoundError
         No model of that name was saved (the message lists the saved ones).
+    TypeError
+        A PyTorch model and no ``build_model``.
 
     Examples
     --------
@@ -864,6 +872,11 @@ def load(name: str, build_model: BuildModel | None = None) -> GoldenModel:
     adapter_class = ADAPTERS[metadata["adapter"]]()
 
     def rebuild() -> SavedModel:
+        if build_model is None:
+            raise TypeError(
+                f"the saved model {name!r} is a {adapter_class.framework} model: its weights are loaded into "
+                f"the model build_model builds, call lifecycle.load({name!r}, build_model)"
+            )
         assert data is not None
         return _build(build_model, spec.params, data)
 

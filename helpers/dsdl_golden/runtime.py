@@ -39,7 +39,7 @@ from starlette.concurrency import run_in_threadpool
 from dsdl_golden import telemetry_helper
 from dsdl_golden._runtime.auth import TokenRefusedError, check_token
 from dsdl_golden._runtime.calls import CallError, CallResult, ModelService
-from dsdl_golden._runtime.observability import start_tracing
+from dsdl_golden._runtime.observability import flush_tracing, start_tracing
 from dsdl_golden.config import Settings, load_settings
 
 __all__ = ["APP_NAME", "DSDL_API_VERSION", "create_app"]
@@ -204,8 +204,10 @@ def create_app(settings: Settings | None = None, environ: Mapping[str, str] | No
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        start_tracing(app, env)
+        tracing = start_tracing(app, env)
         yield
+        if tracing:
+            await run_in_threadpool(flush_tracing)
         await run_in_threadpool(telemetry_helper.flush, 5.0)
 
     app = FastAPI(

@@ -14,16 +14,20 @@ from dsdl_golden.emulator import SplunkEmulator
 
 pytestmark = pytest.mark.integration
 
-NOW = time.time()
-WEB_ROWS = [
-    {
-        "_time": NOW - minute * 60,
-        "status": 500 if minute % 3 == 0 else 200,
-        "host": f"web-{minute % 2}",
-        "bytes": minute,
-    }
-    for minute in range(12)
-]
+
+def web_rows() -> list[dict[str, Any]]:
+    """One web event a minute for the last 12 minutes, timed when the dataset is added (the time-range
+    tests must not depend on how long the run took to reach them)."""
+    now = time.time()
+    return [
+        {
+            "_time": now - minute * 60,
+            "status": 500 if minute % 3 == 0 else 200,
+            "host": f"web-{minute % 2}",
+            "bytes": minute,
+        }
+        for minute in range(12)
+    ]
 
 
 def connect(emulator: SplunkEmulator, **credentials: Any) -> client.Service:
@@ -32,7 +36,7 @@ def connect(emulator: SplunkEmulator, **credentials: Any) -> client.Service:
 
 @pytest.fixture
 def service(emulator: SplunkEmulator) -> client.Service:
-    emulator.add_dataset("web", WEB_ROWS)
+    emulator.add_dataset("web", web_rows())
     return connect(emulator, token=AUTH_TOKEN)
 
 
@@ -59,7 +63,7 @@ def wait_done(job: client.Job) -> None:
     ids=["token", "splunk-token", "bearer", "login-cookie", "basic"],
 )
 def test_every_auth_style_runs_a_search(emulator: SplunkEmulator, credentials: dict[str, Any]) -> None:
-    emulator.add_dataset("web", WEB_ROWS)
+    emulator.add_dataset("web", web_rows())
     service = connect(emulator, **credentials)
     found = rows(service.jobs.oneshot("search index=web status=500", output_mode="json", count=0))
     assert [row["status"] for row in found] == ["500"] * 4
@@ -207,7 +211,7 @@ def test_cancel_list_and_control(emulator: SplunkEmulator, service: client.Servi
 
 def test_v1_api_below_9_0_2_uses_get(emulator: SplunkEmulator) -> None:
     emulator.configure(splunk_version="8.2.6")
-    emulator.add_dataset("web", WEB_ROWS)
+    emulator.add_dataset("web", web_rows())
     service = connect(emulator, token=AUTH_TOKEN)
     job = service.jobs.create("search index=web | head 1", exec_mode="blocking")
     assert len(rows(job.results(output_mode="json"))) == 1

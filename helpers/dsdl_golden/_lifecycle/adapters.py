@@ -11,6 +11,7 @@ never imports it.
 
 from __future__ import annotations
 
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ __all__ = [
     "as_probabilities",
     "encode_labels",
     "framework_of",
+    "seed_frameworks",
 ]
 
 StepLogger = Callable[..., None]
@@ -233,6 +235,20 @@ def adapt(obj: Any) -> SavedModel:
     return EstimatorModel(obj)
 
 
+def seed_frameworks(random_state: int) -> None:
+    """Seed the frameworks already imported (torch, keras), before ``build_model`` runs: a network's
+    initial weights are drawn when it is built, so seeding only at training would leave them unseeded.
+
+    A framework not imported yet is left alone (detecting one never imports it).
+    """
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.manual_seed(random_state)
+    keras = sys.modules.get("keras")
+    if keras is not None:
+        keras.utils.set_random_seed(random_state)
+
+
 def _lazy(module: str, name: str) -> Callable[[], type[SavedModel]]:
     def load() -> type[SavedModel]:
         import importlib
@@ -259,15 +275,22 @@ def encode_labels(target: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return classes, codes.astype(np.int64)
 
 
-def as_probabilities(outputs: np.ndarray, n_classes: int) -> np.ndarray:
-    """Network outputs as class probabilities: one sigmoid column for two classes, else softmax
-    unless the rows already are probabilities (non-negative, summing to 1)."""
+def as_probabilities(outputs: np.ndarray, n_classes: int, *, logits: bool | None = None) -> np.ndarray:
+    """Network outputs as class probabilities: one column (the second class) for two classes through
+    a sigmoid, several columns (one per class) through a softmax, unless they are probabilities.
+
+    ``logits`` says whether the outputs are logits (True) or probabilities (False); None guesses from
+    the values of the whole batch (one column outside [0, 1], rows not summing to 1: logits). Give it
+    when the network's last layer tells: a guess can read the same output differently in another batch.
+    """
     values = np.asarray(outputs, dtype=np.float64)
     if values.ndim == 1 or values.shape[1] == 1:
         positive = values.reshape(-1)
         if n_classes != 2:
             raise ValueError(f"the network has one output but the target has {n_classes} classes")
-        if positive.min(initial=0.0) < 0 or positive.max(initial=1.0) > 1:  # logits
+        if logits is None:
+            logits = bool(positive.min(initial=0.0) < 0 or positive.max(initial=1.0) > 1)
+        if logits:
             positive = 1 / (1 + np.exp(-positive))
         return np.column_stack([1 - positive, positive])
     if values.shape[1] != n_classes:
@@ -275,7 +298,9 @@ def as_probabilities(outputs: np.ndarray, n_classes: int) -> np.ndarray:
             f"the network has {values.shape[1]} outputs but the target has {n_classes} classes: "
             "give the last layer one unit per class"
         )
-    if values.min() >= 0 and np.allclose(values.sum(axis=1), 1.0, atol=1e-4):
+    if logits is None:
+        logits = not (values.min() >= 0 and np.allclose(values.sum(axis=1), 1.0, atol=1e-4))
+    if not logits:
         return values
     shifted = np.exp(values - values.max(axis=1, keepdims=True))
     return np.asarray(shifted / shifted.sum(axis=1, keepdims=True))

@@ -68,12 +68,34 @@ class KerasModel(ModelAdapter):
     def describe(self) -> str:
         return f"{type(self.network).__name__}({self.network.name}, {self.network.count_params()} parameters)"
 
+    def _output_activation(self) -> str | None:
+        """The activation of the network's last layer (``softmax``, ``sigmoid``, ``linear``...), or None
+        when the last layer has none that can be told."""
+        import keras
+
+        last = self.network.layers[-1] if self.network.layers else None
+        if isinstance(last, keras.layers.Softmax):
+            return "softmax"
+        name = getattr(getattr(last, "activation", None), "__name__", None)
+        return name if isinstance(name, str) else None
+
+    def _outputs_are_logits(self) -> bool | None:
+        """True when the network outputs logits (its last layer is not a sigmoid or softmax), False for
+        probabilities, None when that cannot be told (a subclassed model's last layer need not be its
+        output)."""
+        import keras
+
+        if not isinstance(self.network, keras.Sequential) and type(self.network).__name__ != "Functional":
+            return None
+        activation = self._output_activation()
+        return None if activation is None else activation not in {"sigmoid", "softmax"}
+
     def _compile(self, task: str) -> None:
         if getattr(self.network, "optimizer", None) is not None and getattr(self.network, "compiled", True):
             return
         if task == "classification":
             last = self.network.layers[-1] if self.network.layers else None
-            activation = getattr(getattr(last, "activation", None), "__name__", "")
+            activation = self._output_activation() or ""
             import keras
 
             if getattr(last, "units", None) == 1:
@@ -104,7 +126,8 @@ class KerasModel(ModelAdapter):
                 epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}
             )
         )
-        callbacks = [*self.fit_kwargs.pop("callbacks", []), logger]
+        fit_kwargs = dict(self.fit_kwargs)  # the user's callbacks stay for the next fit (refit)
+        callbacks = [*fit_kwargs.pop("callbacks", []), logger]
         history = self.network.fit(
             features.to_numpy(dtype=np.float32),
             labels,
@@ -112,7 +135,7 @@ class KerasModel(ModelAdapter):
             batch_size=batch_size,
             verbose=0,
             callbacks=callbacks,
-            **self.fit_kwargs,
+            **fit_kwargs,
         )
         final = {name: float(values[-1]) for name, values in history.history.items() if values}
         return {"epochs": epochs, "batch_size": batch_size, "final": final}
@@ -132,7 +155,9 @@ class KerasModel(ModelAdapter):
     def predict_proba(self, features: pd.DataFrame) -> np.ndarray | None:
         if self.classes_ is None:
             return None
-        return as_probabilities(self._outputs(features), len(self.classes_))
+        return as_probabilities(
+            self._outputs(features), len(self.classes_), logits=self._outputs_are_logits()
+        )
 
     def save(self, directory: Path) -> dict[str, Any]:
         self.network.save(directory / self.file_name)

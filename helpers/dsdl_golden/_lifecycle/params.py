@@ -23,12 +23,14 @@ from typing import Any, Final, Literal
 
 __all__ = [
     "LIFECYCLE_OPTIONS",
+    "MLSPL_LIMITS",
     "NAME_PATTERN",
     "LifecycleOptions",
     "RequestSpec",
     "check_name",
     "parse_value",
     "read_request",
+    "splunk_meta",
 ]
 
 Task = Literal["auto", "classification", "regression", "forecast", "unsupervised"]
@@ -47,6 +49,19 @@ _WORDS: Final[Mapping[str, Any]] = {
     "no": False,
     "none": None,
     "null": None,
+}
+#: MLTK's default ``mlspl_limits`` as Splunk sends them: every value a string.
+MLSPL_LIMITS: Final[Mapping[str, str]] = {
+    "handle_new_cat": "default",
+    "max_distinct_cat_values": "100",
+    "max_distinct_cat_values_for_classifiers": "100",
+    "max_distinct_cat_values_for_scoring": "100",
+    "max_fit_time": "600",
+    "max_inputs": "100000",
+    "max_memory_usage_mb": "4000",
+    "max_model_size_mb": "30",
+    "max_score_time": "600",
+    "use_sampling": "true",
 }
 #: SPL keys DSDL itself reads; never passed to the model.
 _DSDL_KEYS: Final = frozenset({"algo", "mode"})
@@ -246,3 +261,36 @@ def read_request(
         params=merged,
         raw_params=raw_params,
     )
+
+
+def splunk_meta(
+    algo: str,
+    features: Sequence[str],
+    target: str | None = None,
+    model_name: str | None = None,
+    params: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """``meta`` exactly as Splunk's ``| fit MLTKContainer algo=<algo> [k=v ...] [<target> from]
+    <features> [into app:<model_name>]`` sends it: ``options`` (params with string values, args,
+    feature_variables, model_name, algo_name, mlspl_limits, kfold_cv, target_variable), then the
+    expanded ``feature_variables`` and ``target_variables`` (left out without a target).
+
+    >>> splunk_meta("churn_nb", ["tenure"], "churn", "v1")["options"]["args"]
+    ['churn', 'tenure']
+    """
+    targets = [] if target is None else [target]
+    options: dict[str, Any] = {
+        "params": {"algo": algo, **(params or {})},
+        "args": [*targets, *features],
+        "feature_variables": list(features),
+    }
+    if model_name is not None:
+        options["model_name"] = model_name
+    options["algo_name"] = "MLTKContainer"
+    options["mlspl_limits"] = dict(MLSPL_LIMITS)
+    options["kfold_cv"] = None
+    meta: dict[str, Any] = {"options": options, "feature_variables": list(features)}
+    if targets:
+        options["target_variable"] = list(targets)
+        meta["target_variables"] = list(targets)
+    return meta

@@ -14,7 +14,7 @@ import os
 from collections.abc import Mapping
 from typing import Any, Final
 
-__all__ = ["start_tracing", "tracing_wanted"]
+__all__ = ["flush_tracing", "start_tracing", "tracing_wanted"]
 
 logger = logging.getLogger("dsdl_golden.runtime")
 
@@ -54,3 +54,12 @@ def start_tracing(app: Any, environ: Mapping[str, str]) -> bool:
         return False
     logger.info("OpenTelemetry tracing is on")
     return True
+
+
+def flush_tracing(timeout_s: float = 5.0) -> None:
+    """Export the spans still buffered (at shutdown, so that the last requests are not lost)."""
+    from opentelemetry import trace
+
+    flush = getattr(trace.get_tracer_provider(), "force_flush", None)
+    if flush is not None:
+        flush(int(timeout_s * 1000))

@@ -1,0 +1,91 @@
+"""nbmake runs the template and the example notebooks (``template/``) against a Splunk emulator.
+
+Each notebook's kernel starts with an environment made here, never the caller's: telemetry to an
+emulator on loopback (HTTPS, verified against its CA), a temporary DSDL ``/srv`` and spool. After a
+notebook, the emulator must hold the ``fit`` event it sent.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_NOTEBOOK_ITEM = "NotebookItem"
+_SETTING_PREFIXES = ("GOLDEN_", "splunk_", "SPLUNK_", "OTEL_")
+_SETTING_NAMES = frozenset({"api_token", "MODE_DEV_PROD", "ENABLE_HTTPS", "api_workers", "olly_enabled"})
+_HEC_TOKEN = "hec-notebooks-3c9d"
+_state: dict[str, Any] = {}
+
+
+def _is_notebook(item: pytest.Item) -> bool:
+    return type(item).__name__ == _NOTEBOOK_ITEM
+
+
+def _emulator() -> Any:
+    if "emulator" not in _state:
+        from dsdl_golden.emulator import SplunkEmulator
+
+        emulator = SplunkEmulator().start()
+        emulator.add_index("golden_metrics", metrics=True)
+        emulator.add_hec_token(_HEC_TOKEN, name="notebooks", indexes=["main", "golden_metrics"])
+        _state["emulator"] = emulator
+        _state["root"] = tempfile.TemporaryDirectory(prefix="golden-notebooks-")
+    return _state["emulator"]
+
+
+def _fit_events(emulator: Any) -> int:
+    return sum(
+        1
+        for record in emulator.events(index="main")
+        if isinstance(record.get("event"), dict) and record["event"].get("type") == "fit"
+    )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if not _is_notebook(item):
+        return
+    from dsdl_golden.workspace import lay_out
+
+    emulator = _emulator()
+    root = Path(_state["root"].name) / item.name.replace("/", "_")
+    lay_out(root / "srv")
+    saved = {
+        name: value
+        for name, value in os.environ.items()
+        if name in _SETTING_NAMES or name.startswith(_SETTING_PREFIXES)
+    }
+    for name in saved:
+        del os.environ[name]
+    os.environ.update(
+        {
+            "splunk_hec_enabled": "true",
+            "splunk_hec_url": emulator.hec_url,
+            "splunk_hec_token": _HEC_TOKEN,
+            "GOLDEN_TLS_VERIFY": str(emulator.ca_bundle),
+            "GOLDEN_SRV_DIR": str(root / "srv"),
+            "GOLDEN_SPOOL_DIR": str(root / "spool"),
+            "GOLDEN_PROJECT": "notebooks",
+        }
+    )
+    _state["saved"] = saved
+    _state["fits"] = _fit_events(emulator)
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    if not _is_notebook(item) or "saved" not in _state:
+        return
+    for name in [name for name in os.environ if name.startswith(_SETTING_PREFIXES)]:
+        del os.environ[name]
+    os.environ.update(_state.pop("saved"))
+    fits = _fit_events(_state["emulator"])
+    assert fits > _state["fits"], f"{item.name} sent no fit event to Splunk"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if "emulator" in _state:
+        _state.pop("emulator").stop()
+        _state.pop("root").cleanup()

@@ -1,0 +1,42 @@
+"""Fixtures of the ``golden`` subcommand tests: no inherited settings, a /srv layout, a model API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cli_testing import TEMPLATE_NOTEBOOK, TOKEN, clear_settings, serve
+
+from dsdl_golden.config import load_settings
+from dsdl_golden.export import export_notebook
+from dsdl_golden.runtime import create_app
+from dsdl_golden.workspace import lay_out
+
+
+@pytest.fixture(autouse=True)
+def no_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No DSDL/dsdl-golden setting from the caller's shell; HOME is a temporary directory."""
+    clear_settings(monkeypatch)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+
+
+@pytest.fixture
+def srv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """DSDL's /srv layout in a temporary directory, as GOLDEN_SRV_DIR (the spool next to it)."""
+    root = tmp_path / "srv"
+    lay_out(root)
+    monkeypatch.setenv("GOLDEN_SRV_DIR", str(root))
+    monkeypatch.setenv("GOLDEN_SPOOL_DIR", str(tmp_path / "spool"))
+    return root
+
+
+@pytest.fixture
+def runtime(srv: Path) -> Iterator[str]:
+    """The model API with the exported template, on loopback in this process; yields its URL."""
+    export_notebook(TEMPLATE_NOTEBOOK, srv / "app" / "model")
+    settings = load_settings({"GOLDEN_SRV_DIR": str(srv), "GOLDEN_SPOOL_DIR": str(srv.parent / "spool")})
+    with serve(create_app(settings, {"api_token": TOKEN})) as port:
+        yield f"http://127.0.0.1:{port}"

@@ -1,0 +1,694 @@
+"""The framework hooks of the lifecycle through DSDL's calls: PyTorch, Keras, statsmodels and aeon.
+
+Each framework is imported inside its tests (TensorFlow alone takes about 15 s to import), so that
+collecting the suite stays fast; the tests that import torch, keras or aeon are marked slow.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LinearRegression
+from sklearn.metrics import r2_score
+
+from dsdl_golden import lifecycle, telemetry_helper
+from dsdl_golden._csv_codec import read_csv
+from dsdl_golden.config import load_settings
+from dsdl_golden.metrics_calculator import calculate_all_metrics
+from dsdl_golden.preprocessor import standard_preprocessing
+
+DATA = Path(__file__).resolve().parents[2] / "template" / "data"
+Build = Callable[..., Any]
+
+
+def staged(name: str, **params: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Sample data and DSDL's ``param`` for it, with SPL ``key=value`` pairs (as strings, as Splunk sends)."""
+    frame = read_csv((DATA / f"{name}.csv").read_bytes())
+    param = json.loads((DATA / f"{name}.json").read_text())
+    param["options"]["params"] = {"algo": "fw", **{key: str(value) for key, value in params.items()}}
+    return frame, param
+
+
+def linear(seed: int, n: int = 400) -> pd.DataFrame:
+    """A target linear in two features, in units far from 1 (a network trained on it raw would not fit)."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"a": rng.normal(0, 1, n), "b": rng.uniform(0, 10, n)})
+    frame["y"] = 1000 + 250 * frame["a"] - 40 * frame["b"] + rng.normal(0, 5, n)
+    return frame
+
+
+def linear_param(**params: Any) -> dict[str, Any]:
+    return {
+        "feature_variables": ["a", "b"],
+        "target_variables": ["y"],
+        "options": {
+            "model_name": "linear",
+            "params": {"algo": "fw", **{key: str(value) for key, value in params.items()}},
+        },
+    }
+
+
+def network_inputs(model: lifecycle.GoldenModel, frame: pd.DataFrame) -> np.ndarray:
+    """What the network receives for ``frame``: the features through the fitted preprocessor."""
+    features, _ = standard_preprocessing(frame[list(model.spec.features)], preprocessor=model.preprocessor)
+    return features.to_numpy(dtype=np.float32, copy=True)
+
+
+def softmax(values: np.ndarray) -> np.ndarray:
+    shifted = np.exp(values - values.max(axis=1, keepdims=True))
+    return np.asarray(shifted / shifted.sum(axis=1, keepdims=True))
+
+
+def sigmoid(values: np.ndarray) -> np.ndarray:
+    positive = 1 / (1 + np.exp(-values.reshape(-1)))
+    return np.column_stack([1 - positive, positive])
+
+
+def assert_classified(result: pd.DataFrame, rows: int, target: str, classes: list[str]) -> np.ndarray:
+    """The target and one probability column per class; probabilities sum to 1, label = argmax."""
+    columns = [f"probability_{label}" for label in classes]
+    assert list(result.columns) == [target, *columns]
+    assert len(result) == rows
+    probabilities = result[columns].to_numpy(dtype=np.float64)
+    assert ((probabilities >= 0) & (probabilities <= 1)).all()
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=0, atol=1e-6)
+    assert (result[target].to_numpy() == np.asarray(classes)[probabilities.argmax(axis=1)]).all()
+    return probabilities
+
+
+def assert_row_by_row(
+    model: lifecycle.GoldenModel, frame: pd.DataFrame, param: dict[str, Any], whole: pd.DataFrame
+) -> None:
+    """A row's prediction (``whole``: those of ``frame``) does not depend on the rows applied with it."""
+    alone = pd.concat([lifecycle.apply(model, frame.iloc[[row]], param) for row in range(6)])
+    pd.testing.assert_frame_equal(alone.reset_index(drop=True), whole.iloc[:6], rtol=1e-5)
+
+
+def saved_files(srv: Path, name: str) -> list[str]:
+    return sorted(path.name for path in (srv / "app" / "model" / "data" / name).iterdir())
+
+
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """Torch on one thread: tiny networks train ten times faster than on two busy cores."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def telemetry_off(srv: Path) -> Iterator[telemetry_helper.Telemetry]:
+    """The process-wide telemetry built from the test's settings, which enable no delivery."""
+    telemetry = telemetry_helper.configure(load_settings())
+    assert not telemetry.enabled
+    yield telemetry
+    telemetry_helper.configure(load_settings({}))
+
+
+# --- PyTorch -----------------------------------------------------------------------------------------------
+
+
+def torch_network(n_features: int, outputs: int) -> Any:
+    import torch
+
+    return torch.nn.Sequential(torch.nn.Linear(n_features, 16), torch.nn.ReLU(), torch.nn.Linear(16, outputs))
+
+
+def torch_wrapped(params: dict[str, Any], data: lifecycle.DataInfo) -> Any:
+    return lifecycle.TorchModel(torch_network(data.n_features, data.n_classes or 1))
+
+
+def torch_bare(params: dict[str, Any], data: lifecycle.DataInfo) -> Any:
+    return torch_network(data.n_features, data.n_classes or 1)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_torch_thread")
+@pytest.mark.parametrize("build", [torch_wrapped, torch_bare], ids=["TorchModel", "bare-module"])
+@pytest.mark.parametrize(
+    ("data", "classes", "score"),
+    [
+        ("churn_sample", ["no", "yes"], ("roc_auc", 0.65)),
+        ("network_sessions", ["backup", "dns", "web"], ("accuracy", 0.95)),
+    ],
+    ids=["binary", "multiclass"],
+)
+def test_torch_classifier_gives_class_probabilities_of_its_logits(
+    srv: Path, build: Build, data: str, classes: list[str], score: tuple[str, float]
+) -> None:
+    import torch
+
+    frame, param = staged(data, epochs=30, learning_rate=0.01)
+    target = param["target_variables"][0]
+    model = lifecycle.init(frame, param, build)
+    report = lifecycle.fit(model, frame, param)
+
+    assert (report["task"], report["framework"]) == ("classification", "torch")
+    assert isinstance(model.adapter, lifecycle.TorchModel)
+    assert isinstance(model.estimator, torch.nn.Sequential)
+    assert report["training"]["epochs"] == 30
+    assert report["training"]["learning_rate"] == 0.01
+    assert report["metrics"]["labels"] == classes
+    metric, minimum = score
+    assert report["metrics"][metric] > minimum
+    assert model.data_info is not None
+    assert model.data_info.classes == classes
+
+    result = lifecycle.apply(model, frame, param)
+    probabilities = assert_classified(result, len(frame), target, classes)
+    with torch.no_grad():
+        logits = model.estimator(torch.from_numpy(network_inputs(model, frame))).numpy()
+    np.testing.assert_allclose(probabilities, softmax(logits.astype(np.float64)), rtol=1e-5, atol=1e-7)
+    assert_row_by_row(model, frame, param, result)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_torch_thread")
+@pytest.mark.parametrize("build", [torch_wrapped, torch_bare], ids=["TorchModel", "bare-module"])
+def test_torch_regression_learns_a_target_in_any_units(srv: Path, build: Build) -> None:
+    import torch
+
+    frame, param = linear(seed=1), linear_param(epochs=40, learning_rate=0.01)
+    model = lifecycle.init(frame, param, build)
+    report = lifecycle.fit(model, frame, param)
+
+    assert (report["task"], report["framework"]) == ("regression", "torch")
+    assert report["metrics"]["r2"] > 0.9
+    new = linear(seed=2, n=200)
+    predicted = lifecycle.apply(model, new.drop(columns="y"), param)
+    assert list(predicted.columns) == ["y"]
+    assert r2_score(new["y"], predicted["y"]) > 0.9
+    # the network was trained on the standardised target: its raw outputs have mean 0 and std 1
+    with torch.no_grad():
+        raw = model.estimator(torch.from_numpy(network_inputs(model, frame))).numpy().reshape(-1)
+    assert abs(raw.mean()) < 0.1
+    assert raw.std() == pytest.approx(1.0, abs=0.1)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_torch_thread")
+@pytest.mark.parametrize("build", [torch_wrapped, torch_bare], ids=["TorchModel", "bare-module"])
+def test_torch_model_is_saved_as_a_state_dict_and_rebuilt_by_build_model(srv: Path, build: Build) -> None:
+    import torch
+
+    frame, param = staged("network_sessions", epochs=5)
+    model = lifecycle.init(frame, param, build)
+    lifecycle.fit(model, frame, param)
+    lifecycle.save(model, "fw_network_sessions")
+
+    assert saved_files(srv, "fw_network_sessions") == ["golden.json", "model.pt", "preprocessor.joblib"]
+    saved = srv / "app" / "model" / "data" / "fw_network_sessions"
+    weights = torch.load(saved / "model.pt", weights_only=True)
+    state = model.estimator.state_dict()
+    assert list(weights) == list(state)
+    assert all(torch.equal(weights[key], state[key]) for key in state)
+    metadata = json.loads((saved / "golden.json").read_text())
+    assert (metadata["adapter"], metadata["versions"]["torch"]) == ("torch", torch.__version__)
+
+    loaded = lifecycle.load("fw_network_sessions", build)
+    assert loaded.estimator is not model.estimator
+    pd.testing.assert_frame_equal(lifecycle.apply(loaded, frame, param), lifecycle.apply(model, frame, param))
+    facts = lifecycle.summary(loaded)
+    assert json.loads(json.dumps(facts)) == facts
+    assert (facts["summary"]["framework"], facts["summary"]["task"]) == ("torch", "classification")
+    assert facts["version"]["torch"] == torch.__version__
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_torch_thread")
+def test_loading_a_torch_model_needs_the_build_model_that_made_it(srv: Path) -> None:
+    frame, param = staged("churn_sample", epochs=2)
+    model = lifecycle.init(frame, param, torch_wrapped)
+    lifecycle.fit(model, frame, param)
+    lifecycle.save(model, "fw_churn_sample")
+
+    with pytest.raises(TypeError, match=r"torch model.*lifecycle\.load\('fw_churn_sample', build_model\)"):
+        lifecycle.load("fw_churn_sample")
+    with pytest.raises(TypeError, match="build_model now returns LinearRegression"):
+        lifecycle.load("fw_churn_sample", lambda params: LinearRegression())
+
+
+def keras_linear_classifier(params: dict[str, Any], data: lifecycle.DataInfo) -> Any:
+    import keras
+
+    network = keras.Sequential(
+        [keras.Input(shape=(data.n_features,)), keras.layers.Dense(data.n_classes or 1)]
+    )
+    return lifecycle.KerasModel(network)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_torch_thread")
+@pytest.mark.parametrize("framework", ["torch", "keras"])
+def test_random_state_seeds_the_weights_a_network_is_built_with(srv: Path, framework: str) -> None:
+    frame, param = staged("network_sessions", epochs=2)
+
+    def fitted(seed_before: int) -> pd.DataFrame:
+        if framework == "torch":
+            import torch
+
+            torch.manual_seed(seed_before)
+        else:
+            import keras
+
+            keras.utils.set_random_seed(seed_before)
+        build = torch_wrapped if framework == "torch" else keras_compiled_softmax
+        model = lifecycle.init(frame, param, build)  # both networks get their weights when built
+        lifecycle.fit(model, frame, param)
+        return lifecycle.apply(model, frame, param)
+
+    pd.testing.assert_frame_equal(fitted(1), fitted(2))
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_torch_thread")
+@pytest.mark.parametrize(("build", "framework"), [(torch_bare, "torch"), (keras_linear_classifier, "keras")])
+def test_each_epoch_is_reported_and_telemetry_off_never_gets_in_the_way(
+    telemetry_off: telemetry_helper.Telemetry,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    build: Build,
+    framework: str,
+) -> None:
+    sent: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    deliver = telemetry_helper.log_metrics
+
+    def spy(metrics: dict[str, Any], **context: Any) -> None:
+        sent.append((dict(metrics), context))
+        deliver(metrics, **context)
+
+    monkeypatch.setattr(telemetry_helper, "log_metrics", spy)
+    frame, param = staged("churn_sample", epochs=4)
+    model = lifecycle.init(frame, param, build)
+    with caplog.at_level(logging.WARNING, logger="dsdl_golden.lifecycle"):
+        report = lifecycle.fit(model, frame, param)
+
+    steps = [(context, metrics) for metrics, context in sent if context.get("stage") == "train"]
+    assert [context["step"] for context, _ in steps] == [1, 2, 3, 4]
+    assert all(np.isfinite(metrics["loss"]) for _, metrics in steps)
+    assert {(context["phase"], context["run_id"]) for context, _ in steps} == {("fit", model.run_id)}
+    assert report["framework"] == framework
+    if framework == "torch":
+        assert report["training"]["final_loss"] == steps[-1][1]["loss"]
+    else:
+        assert report["training"]["final"]["loss"] == pytest.approx(steps[-1][1]["loss"])
+    assert not [record for record in caplog.records if "telemetry" in record.getMessage()]
+
+
+# --- Keras -------------------------------------------------------------------------------------------------
+
+
+def keras_compiled_softmax(params: dict[str, Any], data: lifecycle.DataInfo) -> Any:
+    import keras
+
+    network = keras.Sequential(
+        [
+            keras.Input(shape=(data.n_features,)),
+            keras.layers.Dense(16, activation="relu"),
+            keras.layers.Dense(data.n_classes, activation="softmax"),
+        ]
+    )
+    network.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy")
+    return lifecycle.KerasModel(network)
+
+
+def keras_logits(params: dict[str, Any], data: lifecycle.DataInfo) -> Any:
+    import keras
+
+    return keras.Sequential([keras.layers.Dense(16, activation="relu"), keras.layers.Dense(data.n_classes)])
+
+
+def keras_softmax_layer(params: dict[str, Any], data: lifecycle.DataInfo) -> Any:
+    import keras
+
+    return keras.Sequential(
+        [
+            keras.layers.Dense(16, activation="relu"),
+            keras.layers.Dense(data.n_classes),
+            keras.layers.Softmax(),
+        ]
+    )
+
+
+def keras_sigmoid(params: dict[str, Any], data: lifecycle.DataInfo) -> Any:
+    import keras
+
+    return keras.Sequential(
+        [keras.layers.Dense(16, activation="relu"), keras.layers.Dense(1, activation="sigmoid")]
+    )
+
+
+def keras_one_logit(params: dict[str, Any], data: lifecycle.DataInfo) -> Any:
+    import keras
+
+    return keras.Sequential([keras.layers.Dense(16, activation="relu"), keras.layers.Dense(1)])
+
+
+def identity(values: np.ndarray) -> np.ndarray:
+    return values
+
+
+def one_probability(values: np.ndarray) -> np.ndarray:
+    return np.column_stack([1 - values.reshape(-1), values.reshape(-1)])
+
+
+@dataclass(frozen=True)
+class KerasCase:
+    """A Keras classifier: its build_model, its data, the loss the lifecycle compiles it with (None:
+    compiled by the user), its outputs as probabilities, and a holdout metric it must exceed (the
+    networks the lifecycle compiles train with Adam's default learning rate: slower than the user's)."""
+
+    build: Build
+    data: str
+    from_logits: bool | None
+    probabilities_of: Callable[[np.ndarray], np.ndarray]
+    score: tuple[str, float]
+
+
+KERAS_CLASSIFIERS = {
+    "compiled-softmax": KerasCase(
+        keras_compiled_softmax, "network_sessions", None, identity, ("accuracy", 0.95)
+    ),
+    "logits": KerasCase(keras_logits, "network_sessions", True, softmax, ("accuracy", 0.7)),
+    "softmax-layer": KerasCase(keras_softmax_layer, "network_sessions", False, identity, ("accuracy", 0.7)),
+    # a logistic regression scores roc_auc 0.70 on this holdout
+    "binary-sigmoid": KerasCase(keras_sigmoid, "churn_sample", False, one_probability, ("roc_auc", 0.6)),
+    "binary-one-logit": KerasCase(keras_one_logit, "churn_sample", True, sigmoid, ("roc_auc", 0.6)),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", KERAS_CLASSIFIERS.values(), ids=KERAS_CLASSIFIERS.keys())
+def test_keras_classifier_gives_class_probabilities_and_round_trips(srv: Path, case: KerasCase) -> None:
+    import keras
+
+    data = case.data
+    frame, param = staged(data, epochs=20, batch_size=64)
+    target = param["target_variables"][0]
+    model = lifecycle.init(frame, param, case.build)
+    report = lifecycle.fit(model, frame, param)
+
+    assert (report["task"], report["framework"]) == ("classification", "keras")
+    assert isinstance(model.adapter, lifecycle.KerasModel)
+    assert isinstance(model.estimator, keras.Sequential)
+    assert model.estimator.compiled
+    if case.from_logits is not None:  # compiled by the lifecycle: the loss matches the last layer
+        assert model.estimator.loss.get_config()["from_logits"] is case.from_logits
+    assert report["training"]["epochs"] == 20
+    metric, minimum = case.score
+    assert report["metrics"][metric] > minimum
+    assert model.data_info is not None
+    classes = model.data_info.classes
+    assert classes is not None
+
+    result = lifecycle.apply(model, frame, param)
+    probabilities = assert_classified(result, len(frame), target, classes)
+    outputs = model.estimator.predict(network_inputs(model, frame), verbose=0).astype(np.float64)
+    np.testing.assert_allclose(probabilities, case.probabilities_of(outputs), rtol=1e-5, atol=1e-7)
+    assert_row_by_row(model, frame, param, result)
+
+    lifecycle.save(model, f"fw_{data}")
+    assert saved_files(srv, f"fw_{data}") == ["golden.json", "model.keras", "preprocessor.joblib"]
+    loaded = lifecycle.load(f"fw_{data}")  # Keras saves the whole model: no build_model needed
+    pd.testing.assert_frame_equal(lifecycle.apply(loaded, frame, param), result)
+    facts = lifecycle.summary(loaded)["summary"]
+    assert (facts["framework"], facts["task"], facts["metrics"]["labels"]) == (
+        "keras",
+        "classification",
+        classes,
+    )
+
+
+def keras_regressor(params: dict[str, Any], data: lifecycle.DataInfo) -> Any:
+    import keras
+
+    network = keras.Sequential(
+        [
+            keras.Input(shape=(data.n_features,)),
+            keras.layers.Dense(16, activation="relu"),
+            keras.layers.Dense(1),
+        ]
+    )
+    network.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    return lifecycle.KerasModel(network)
+
+
+def keras_uncompiled_regressor(params: dict[str, Any], data: lifecycle.DataInfo) -> Any:
+    import keras
+
+    return keras.Sequential([keras.layers.Dense(16, activation="relu"), keras.layers.Dense(1)])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("build", "epochs"),
+    [(keras_regressor, 20), (keras_uncompiled_regressor, 40)],  # Adam's default rate learns slower
+    ids=["compiled", "uncompiled"],
+)
+def test_keras_regression_learns_a_target_in_any_units_and_round_trips(
+    srv: Path, build: Build, epochs: int
+) -> None:
+    frame, param = linear(seed=1), linear_param(epochs=epochs, batch_size=64)
+    model = lifecycle.init(frame, param, build)
+    report = lifecycle.fit(model, frame, param)
+
+    assert (report["task"], report["framework"]) == ("regression", "keras")
+    assert report["metrics"]["r2"] > 0.9
+    new = linear(seed=2, n=200)
+    predicted = lifecycle.apply(model, new.drop(columns="y"), param)
+    assert r2_score(new["y"], predicted["y"]) > 0.9
+    raw = model.estimator.predict(network_inputs(model, frame), verbose=0).reshape(-1)
+    assert abs(raw.mean()) < 0.1
+    assert raw.std() == pytest.approx(1.0, abs=0.1)
+
+    lifecycle.save(model, "fw_linear")
+    assert saved_files(srv, "fw_linear") == ["golden.json", "model.keras", "preprocessor.joblib"]
+    loaded = lifecycle.load("fw_linear")
+    pd.testing.assert_frame_equal(lifecycle.apply(loaded, new, param), lifecycle.apply(model, new, param))
+
+
+@pytest.mark.slow
+def test_keras_callbacks_of_the_user_run_in_every_training(srv: Path) -> None:
+    import keras
+
+    epochs_seen: list[int] = []
+    count = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: epochs_seen.append(epoch))
+
+    def build(params: dict[str, Any], data: lifecycle.DataInfo) -> Any:
+        network = keras.Sequential([keras.layers.Dense(data.n_classes)])
+        return lifecycle.KerasModel(network, epochs=3, fit_kwargs={"callbacks": [count]})
+
+    frame, param = staged("churn_sample", refit="true")
+    model = lifecycle.init(frame, param, build)
+    report = lifecycle.fit(model, frame, param)
+    assert report["refit"]
+    assert epochs_seen == [0, 1, 2, 0, 1, 2]  # trained on the training share, then on every row
+
+
+# --- statsmodels -------------------------------------------------------------------------------------------
+
+START = 1_700_000_000
+
+
+def ar1(n: int = 200, seed: int = 5) -> pd.DataFrame:
+    """An AR(1) series around 50, one row per minute, with ``_time`` in epoch seconds."""
+    rng = np.random.default_rng(seed)
+    values = np.zeros(n)
+    for step in range(1, n):
+        values[step] = 0.7 * values[step - 1] + rng.normal()
+    return pd.DataFrame({"_time": START + 60 * np.arange(n), "value": 50 + values})
+
+
+def shuffled(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sample(frac=1, random_state=1).reset_index(drop=True)
+
+
+def arima(y: np.ndarray) -> Any:
+    from statsmodels.tsa.arima.model import ARIMA
+
+    return ARIMA(y, order=(1, 0, 0))
+
+
+@lifecycle.model_defaults(task="forecast")
+def forecaster(params: dict[str, Any]) -> lifecycle.StatsmodelsForecaster:
+    return lifecycle.StatsmodelsForecaster(arima)
+
+
+SERIES_PARAM: dict[str, Any] = {
+    "feature_variables": ["_time"],
+    "target_variables": ["value"],
+    "options": {"model_name": "series", "params": {"algo": "fw"}},
+}
+
+
+def test_forecaster_orders_rows_by_time_and_scores_the_last_ones(srv: Path) -> None:
+    series = ar1()
+    frame = shuffled(series)
+    model = lifecycle.init(frame, SERIES_PARAM, forecaster)
+    report = lifecycle.fit(model, frame, SERIES_PARAM)
+
+    values = series["value"].to_numpy()
+    trained = arima(values[:160]).fit()
+    expected = calculate_all_metrics(values[160:], trained.forecast(40), task="regression")
+    assert (report["task"], report["framework"], report["model"]) == (
+        "forecast",
+        "statsmodels",
+        "ARIMA (1, 0, 0)",
+    )
+    assert (report["rows_train"], report["rows_holdout"], report["refit"]) == (160, 40, True)
+    for name in ("rmse", "mae", "r2"):
+        assert report["metrics"][name] == pytest.approx(expected[name], rel=1e-9)
+    final = arima(values).fit()  # trained again on the whole series
+    np.testing.assert_allclose(model.estimator.params, final.params, rtol=1e-9)
+    assert model.estimator.nobs == 200
+
+    # rows with a known target get the one-step predictions in time order, aligned back to the input rows
+    result = lifecycle.apply(model, frame, SERIES_PARAM)
+    assert list(result.columns) == ["value"]
+    in_sample = pd.Series(final.fittedvalues, index=series["_time"])
+    np.testing.assert_allclose(result["value"], in_sample[frame["_time"]].to_numpy(), rtol=1e-9)
+    assert model.last_apply is not None
+    assert model.last_apply["metrics_stage"] == "train"
+
+
+def test_forecaster_forecasts_the_rows_after_the_last_known_value(srv: Path) -> None:
+    series = ar1()
+    model = lifecycle.init(series, SERIES_PARAM, forecaster)
+    lifecycle.fit(model, series, SERIES_PARAM)
+    final = model.estimator
+    future = pd.DataFrame({"_time": START + 60 * np.arange(200, 210), "value": np.nan})
+    ahead = pd.Series(final.forecast(10), index=future["_time"])
+
+    extended = shuffled(pd.concat([series, future], ignore_index=True))
+    result = lifecycle.apply(model, extended, SERIES_PARAM)
+    expected = pd.concat([pd.Series(final.fittedvalues, index=series["_time"]), ahead])
+    np.testing.assert_allclose(result["value"], expected[extended["_time"]].to_numpy(), rtol=1e-9)
+    assert model.last_apply is not None
+    assert model.last_apply["metrics"]["n_samples"] == 200  # scored on the known rows only
+
+    # without the target column every row is a step after the training series, in time order
+    steps = shuffled(future[["_time"]])
+    result = lifecycle.apply(model, steps, SERIES_PARAM)
+    np.testing.assert_allclose(result["value"], ahead[steps["_time"]].to_numpy(), rtol=1e-9)
+    assert "metrics" not in model.last_apply
+
+
+def test_forecaster_holdout_scores_only_the_rows_with_a_value(srv: Path) -> None:
+    series = ar1()
+    series.loc[190:, "value"] = np.nan  # rows to forecast, sent with the training rows
+    model = lifecycle.init(series, SERIES_PARAM, forecaster)
+    report = lifecycle.fit(model, series, SERIES_PARAM)
+
+    values = series["value"].to_numpy()
+    predicted = arima(values[:160]).fit().forecast(40)
+    expected = calculate_all_metrics(values[160:190], predicted[:30], task="regression")
+    assert report["rows_holdout"] == 40
+    assert report["metrics"]["n_samples"] == 30
+    assert report["metrics"]["rmse"] == pytest.approx(expected["rmse"], rel=1e-9)
+
+
+def test_forecaster_of_staged_data_round_trips_through_save_and_load(srv: Path) -> None:
+    from statsmodels.tsa.arima.model import ARIMA
+
+    frame, param = staged("web_traffic", task="forecast", holdout=0.1, p=2)
+    frame = shuffled(frame)
+
+    def build(params: dict[str, Any]) -> lifecycle.StatsmodelsForecaster:
+        return lifecycle.StatsmodelsForecaster(lambda y: ARIMA(y, order=(params["p"], 0, 0)))
+
+    model = lifecycle.init(frame, param, build)
+    report = lifecycle.fit(model, frame, param)
+    assert (report["task"], report["rows_holdout"], report["model"]) == ("forecast", 50, "ARIMA (2, 0, 0)")
+    lifecycle.save(model, "fw_web_traffic")
+    assert saved_files(srv, "fw_web_traffic") == ["golden.json", "model.statsmodels"]
+
+    loaded = lifecycle.load("fw_web_traffic")  # the fitted results are saved: no build_model needed
+    pd.testing.assert_frame_equal(lifecycle.apply(loaded, frame, param), lifecycle.apply(model, frame, param))
+    future = pd.DataFrame({"_time": frame["_time"].max() + 3600 * np.arange(1, 25)})
+    pd.testing.assert_frame_equal(
+        lifecycle.apply(loaded, future, param), lifecycle.apply(model, future, param)
+    )
+    facts = lifecycle.summary(loaded)
+    assert json.loads(json.dumps(facts)) == facts
+    assert (facts["summary"]["framework"], facts["summary"]["task"]) == ("statsmodels", "forecast")
+    assert facts["summary"]["metrics"]["n_samples"] == 50
+    assert facts["version"]["statsmodels"]
+
+
+def test_a_model_that_cannot_take_new_data_says_so_at_apply(srv: Path) -> None:
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    series = ar1()
+    param = {**SERIES_PARAM, "options": {"params": {"algo": "fw", "task": "forecast"}}}
+    model = lifecycle.init(
+        series,
+        param,
+        lambda params: lifecycle.StatsmodelsForecaster(lambda y: ExponentialSmoothing(y, trend="add")),
+    )
+    report = lifecycle.fit(model, series, param)
+    assert report["metrics"]["n_samples"] == 40
+    assert len(lifecycle.apply(model, series[["_time"]].iloc[:5], param)) == 5  # forecasts still work
+    with pytest.raises(
+        TypeError, match="ExponentialSmoothing cannot be applied to new data: use a state-space"
+    ):
+        lifecycle.apply(model, series, param)
+
+
+def test_forecasters_and_task_forecast_go_together(srv: Path) -> None:
+    series = ar1()
+    auto = lifecycle.init(series, SERIES_PARAM, lambda params: lifecycle.StatsmodelsForecaster(arima))
+    with pytest.raises(
+        TypeError, match=r"returned a forecaster \(StatsmodelsForecaster\): pass task=forecast"
+    ):
+        lifecycle.fit(auto, series, SERIES_PARAM)
+    forecast = lifecycle.init(
+        series, SERIES_PARAM, lifecycle.model_defaults(task="forecast")(lambda params: LinearRegression())
+    )
+    with pytest.raises(
+        TypeError, match="task=forecast needs a forecaster, build_model returned LinearRegression"
+    ):
+        lifecycle.fit(forecast, series, SERIES_PARAM)
+
+
+# --- aeon --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_aeon_classifier_takes_each_row_as_a_series_and_round_trips(srv: Path) -> None:
+    from aeon.classification.convolution_based import RocketClassifier
+
+    @lifecycle.model_defaults(preprocess=False, n_kernels=200)
+    def build(params: dict[str, Any]) -> RocketClassifier:
+        return RocketClassifier(n_kernels=params["n_kernels"], random_state=0)
+
+    frame, param = staged("cpu_windows")
+    model = lifecycle.init(frame, param, build)
+    report = lifecycle.fit(model, frame, param)
+
+    classes = ["normal", "ramp", "spike"]
+    assert (report["task"], report["framework"]) == ("classification", "aeon")
+    assert (report["features_in"], report["features_out"]) == (24, 24)
+    assert model.preprocessor is None
+    assert report["metrics"]["labels"] == classes
+    assert report["metrics"]["accuracy"] > 0.9
+    result = lifecycle.apply(model, frame, param)
+    assert_classified(result, len(frame), "pattern", classes)
+    series = frame[list(model.spec.features)].to_numpy(dtype=np.float64)
+    assert (result["pattern"].to_numpy() == model.estimator.predict(series)).all()
+
+    lifecycle.save(model, "fw_cpu_windows")
+    assert saved_files(srv, "fw_cpu_windows") == ["golden.json", "model.joblib"]
+    loaded = lifecycle.load("fw_cpu_windows", build)
+    pd.testing.assert_frame_equal(lifecycle.apply(loaded, frame, param), result)
+    assert lifecycle.summary(loaded)["summary"]["framework"] == "aeon"
