@@ -26,11 +26,8 @@ __all__ = [
     "EstimatorModel",
     "ModelAdapter",
     "SavedModel",
-    "TargetScale",
     "TrainingRun",
     "adapt",
-    "as_probabilities",
-    "encode_labels",
     "framework_of",
     "seed_frameworks",
 ]
@@ -267,62 +264,3 @@ ADAPTERS: dict[str, Callable[[], type[SavedModel]]] = {
     "keras": _lazy("dsdl_golden._lifecycle.keras_adapter", "KerasModel"),
     "statsmodels": _lazy("dsdl_golden._lifecycle.forecasting", "StatsmodelsForecaster"),
 }
-
-
-def encode_labels(target: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """The sorted class labels of ``target`` and each row's class index (for neural networks)."""
-    classes, codes = np.unique(target.to_numpy(), return_inverse=True)
-    return classes, codes.astype(np.int64)
-
-
-def as_probabilities(outputs: np.ndarray, n_classes: int, *, logits: bool | None = None) -> np.ndarray:
-    """Network outputs as class probabilities: one column (the second class) for two classes through
-    a sigmoid, several columns (one per class) through a softmax, unless they are probabilities.
-
-    ``logits`` says whether the outputs are logits (True) or probabilities (False); None guesses from
-    the values of the whole batch (one column outside [0, 1], rows not summing to 1: logits). Give it
-    when the network's last layer tells: a guess can read the same output differently in another batch.
-    """
-    values = np.asarray(outputs, dtype=np.float64)
-    if values.ndim == 1 or values.shape[1] == 1:
-        positive = values.reshape(-1)
-        if n_classes != 2:
-            raise ValueError(f"the network has one output but the target has {n_classes} classes")
-        if logits is None:
-            logits = bool(positive.min(initial=0.0) < 0 or positive.max(initial=1.0) > 1)
-        if logits:
-            positive = 1 / (1 + np.exp(-positive))
-        return np.column_stack([1 - positive, positive])
-    if values.shape[1] != n_classes:
-        raise ValueError(
-            f"the network has {values.shape[1]} outputs but the target has {n_classes} classes: "
-            "give the last layer one unit per class"
-        )
-    if logits is None:
-        logits = not (values.min() >= 0 and np.allclose(values.sum(axis=1), 1.0, atol=1e-4))
-    if not logits:
-        return values
-    shifted = np.exp(values - values.max(axis=1, keepdims=True))
-    return np.asarray(shifted / shifted.sum(axis=1, keepdims=True))
-
-
-@dataclass(frozen=True)
-class TargetScale:
-    """A regression target standardised for training a network (``(y - mean) / std``) and back."""
-
-    mean: float = 0.0
-    std: float = 1.0
-
-    @classmethod
-    def of(cls, target: np.ndarray) -> TargetScale:
-        """The scale of ``target`` (a constant target keeps std 1)."""
-        std = float(np.std(target))
-        return cls(float(np.mean(target)), std if std > 0 and np.isfinite(std) else 1.0)
-
-    def scale(self, values: np.ndarray) -> np.ndarray:
-        """Standardised values (float32, for training)."""
-        return ((values - self.mean) / self.std).astype(np.float32)
-
-    def unscale(self, values: np.ndarray) -> np.ndarray:
-        """Predictions back in the target's units."""
-        return values * self.std + self.mean

@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from dsdl_golden._lifecycle.adapters import (
-    ModelAdapter,
-    SavedModel,
-    TargetScale,
-    TrainingRun,
-    as_probabilities,
-    encode_labels,
-)
+from dsdl_golden._lifecycle.adapters import SavedModel, TrainingRun
+from dsdl_golden._lifecycle.networks import NetworkModel
 
 __all__ = ["KerasModel"]
 
 
-class KerasModel(ModelAdapter):
+class KerasModel(NetworkModel):
     """Train a ``keras.Model`` on the preprocessed features.
 
     Parameters
@@ -59,7 +52,6 @@ class KerasModel(ModelAdapter):
         self.epochs = epochs
         self.batch_size = batch_size
         self.fit_kwargs = dict(fit_kwargs or {})
-        self.target_scale = TargetScale()
 
     @property
     def model(self) -> Any:
@@ -109,15 +101,8 @@ class KerasModel(ModelAdapter):
     def fit(self, features: pd.DataFrame, target: pd.Series | None, run: TrainingRun) -> dict[str, Any]:
         import keras
 
-        if target is None:
-            raise ValueError("a Keras model needs a target column: | fit MLTKContainer ... <target> from ...")
         keras.utils.set_random_seed(run.random_state)
-        if run.task == "classification":
-            self.classes_, labels = encode_labels(target)
-        else:
-            values = target.to_numpy(dtype=np.float64)
-            self.target_scale = TargetScale.of(values)
-            labels = self.target_scale.scale(values)
+        labels = self._training_target(target, run.task, "Keras")
         self._compile(run.task)
         epochs = int(self.epochs or run.param("epochs", 10))
         batch_size = int(self.batch_size or run.param("batch_size", 32))
@@ -145,26 +130,9 @@ class KerasModel(ModelAdapter):
             self.network.predict(features.to_numpy(dtype=np.float32), verbose=0), dtype=np.float64
         )
 
-    def predict(self, features: pd.DataFrame) -> np.ndarray:
-        if self.classes_ is None:
-            return self.target_scale.unscale(self._outputs(features).reshape(len(features), -1)[:, 0])
-        probabilities = self.predict_proba(features)
-        assert probabilities is not None
-        return np.asarray(self.classes_[probabilities.argmax(axis=1)])
-
-    def predict_proba(self, features: pd.DataFrame) -> np.ndarray | None:
-        if self.classes_ is None:
-            return None
-        return as_probabilities(
-            self._outputs(features), len(self.classes_), logits=self._outputs_are_logits()
-        )
-
     def save(self, directory: Path) -> dict[str, Any]:
         self.network.save(directory / self.file_name)
-        return {
-            "classes": None if self.classes_ is None else self.classes_.tolist(),
-            "target_scale": asdict(self.target_scale),
-        }
+        return self._state()
 
     @classmethod
     def restore(
@@ -173,7 +141,5 @@ class KerasModel(ModelAdapter):
         import keras
 
         adapter = cls(keras.models.load_model(directory / cls.file_name))
-        classes = state.get("classes")
-        adapter.classes_ = None if classes is None else np.asarray(classes)
-        adapter.target_scale = TargetScale(**state.get("target_scale", {}))
+        adapter._restore_state(state)
         return adapter

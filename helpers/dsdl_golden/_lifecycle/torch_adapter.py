@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from dsdl_golden._lifecycle.adapters import (
-    ModelAdapter,
-    SavedModel,
-    TargetScale,
-    TrainingRun,
-    as_probabilities,
-    encode_labels,
-)
+from dsdl_golden._lifecycle.adapters import SavedModel, TrainingRun
+from dsdl_golden._lifecycle.networks import NetworkModel
 
 __all__ = ["TorchModel"]
 
 
-class TorchModel(ModelAdapter):
+class TorchModel(NetworkModel):
     """Train a ``torch.nn.Module`` on the preprocessed features with mini-batch gradient descent.
 
     Parameters
@@ -64,8 +57,6 @@ class TorchModel(ModelAdapter):
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
-        self.task = "regression"
-        self.target_scale = TargetScale()
 
     @property
     def model(self) -> Any:
@@ -79,22 +70,11 @@ class TorchModel(ModelAdapter):
     def fit(self, features: pd.DataFrame, target: pd.Series | None, run: TrainingRun) -> dict[str, Any]:
         import torch
 
-        if target is None:
-            raise ValueError(
-                "a PyTorch model needs a target column: | fit MLTKContainer ... <target> from ..."
-            )
+        labels = torch.from_numpy(self._training_target(target, run.task, "PyTorch"))
         torch.manual_seed(run.random_state)
-        self.task = run.task
         inputs = self._tensor(features)
-        if run.task == "classification":
-            self.classes_, codes = encode_labels(target)
-            labels = torch.as_tensor(codes)
-            loss_fn = self.loss or torch.nn.CrossEntropyLoss()
-        else:
-            values = target.to_numpy(dtype=np.float64)
-            self.target_scale = TargetScale.of(values)
-            labels = torch.from_numpy(self.target_scale.scale(values))
-            loss_fn = self.loss or torch.nn.MSELoss()
+        default_loss = torch.nn.CrossEntropyLoss if run.task == "classification" else torch.nn.MSELoss
+        loss_fn = self.loss or default_loss()
         epochs = int(self.epochs or run.param("epochs", 10))
         batch_size = int(self.batch_size or run.param("batch_size", 64))
         rate = float(self.learning_rate or run.param("learning_rate", 1e-3))
@@ -127,27 +107,11 @@ class TorchModel(ModelAdapter):
         with torch.no_grad():
             return np.asarray(self.module(self._tensor(features)).detach().cpu().numpy(), dtype=np.float64)
 
-    def predict(self, features: pd.DataFrame) -> np.ndarray:
-        if self.classes_ is None:
-            return self.target_scale.unscale(self._outputs(features).reshape(len(features), -1)[:, 0])
-        probabilities = self.predict_proba(features)
-        assert probabilities is not None
-        return np.asarray(self.classes_[probabilities.argmax(axis=1)])
-
-    def predict_proba(self, features: pd.DataFrame) -> np.ndarray | None:
-        if self.classes_ is None:
-            return None
-        return as_probabilities(self._outputs(features), len(self.classes_))
-
     def save(self, directory: Path) -> dict[str, Any]:
         import torch
 
         torch.save(self.module.state_dict(), directory / self.file_name)
-        return {
-            "classes": None if self.classes_ is None else self.classes_.tolist(),
-            "task": self.task,
-            "target_scale": asdict(self.target_scale),
-        }
+        return self._state()
 
     @classmethod
     def restore(
@@ -163,8 +127,5 @@ class TorchModel(ModelAdapter):
             )
         adapter.module.load_state_dict(torch.load(directory / cls.file_name, weights_only=True))
         adapter.module.eval()
-        adapter.task = state.get("task", "regression")
-        adapter.target_scale = TargetScale(**state.get("target_scale", {}))
-        classes = state.get("classes")
-        adapter.classes_ = None if classes is None else np.asarray(classes)
+        adapter._restore_state(state)
         return adapter
