@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from golden_testing import clear_settings
 from hypothesis import settings
 
 from dsdl_golden import telemetry_helper
@@ -37,17 +38,7 @@ def fresh_emulator(module_emulator: SplunkEmulator) -> SplunkEmulator:
     return module_emulator
 
 
-#: Variables of DSDL and of dsdl-golden that a test must never inherit from the caller's shell.
-SETTING_PREFIXES = ("GOLDEN_", "splunk_", "SPLUNK_", "OTEL_")
-SETTING_NAMES = frozenset({"api_token", "MODE_DEV_PROD", "ENABLE_HTTPS", "api_workers", "olly_enabled"})
 HEC_TOKEN = "hec-5e0c2a7d-golden-token"
-
-
-def clear_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Remove every DSDL and dsdl-golden setting from the environment for one test."""
-    for name in list(os.environ):
-        if name in SETTING_NAMES or name.startswith(SETTING_PREFIXES):
-            monkeypatch.delenv(name)
 
 
 @pytest.fixture

@@ -5,16 +5,13 @@ from __future__ import annotations
 import contextlib
 import http.server
 import json
-import os
 import threading
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import nbformat
-import uvicorn
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_NOTEBOOK = ROOT / "template" / "template_empresa_base.ipynb"
@@ -22,9 +19,6 @@ CHURN_CSV = ROOT / "template" / "data" / "churn_sample.csv"
 CHURN_META = ROOT / "template" / "data" / "churn_sample.json"
 CHURN_FEATURES = ["tenure", "monthly_charges", "contract", "payment_method", "support_calls"]
 TOKEN = "api-7c1e55b0-DISTINCTIVE-token"
-#: Variables of DSDL and of dsdl-golden that a test must never inherit from the caller's shell.
-SETTING_PREFIXES = ("GOLDEN_", "splunk_", "SPLUNK_", "OTEL_", "JUPYTER_")
-SETTING_NAMES = frozenset({"api_token", "MODE_DEV_PROD", "ENABLE_HTTPS", "api_workers", "olly_enabled"})
 
 #: A module honouring DSDL's contract, without heavy imports.
 GOOD_MODULE = """
@@ -85,32 +79,6 @@ def notebook_of(*cells: str | tuple[str, str], path: Path) -> Path:
 def module_notebook(source: str, path: Path) -> Path:
     """A notebook whose single named cell is ``source`` (a whole module)."""
     return notebook_of(("mltkc_module", source), path=path)
-
-
-def clear_settings(environ: Any) -> None:
-    """Remove DSDL, dsdl-golden and Jupyter settings through ``environ`` (a MonkeyPatch)."""
-    for name in list(os.environ):
-        if name in SETTING_NAMES or name.startswith(SETTING_PREFIXES):
-            environ.delenv(name)
-
-
-@contextlib.contextmanager
-def serve(app: Any, **options: Any) -> Iterator[int]:
-    """Serve an ASGI ``app`` with uvicorn on a free loopback port in a thread; yields the port."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", **options)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    try:
-        yield server.servers[0].sockets[0].getsockname()[1]
-    finally:
-        server.should_exit = True
-        thread.join(15)
 
 
 @dataclass

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_testing import TEMPLATE_NOTEBOOK, TOKEN, clear_settings, serve
+from cli_testing import TEMPLATE_NOTEBOOK, TOKEN
+from golden_testing import clear_settings, serve
 
 from dsdl_golden.config import load_settings
 from dsdl_golden.export import export_notebook
@@ -38,5 +39,5 @@ def runtime(srv: Path) -> Iterator[str]:
     """The model API with the exported template, on loopback in this process; yields its URL."""
     export_notebook(TEMPLATE_NOTEBOOK, srv / "app" / "model")
     settings = load_settings({"GOLDEN_SRV_DIR": str(srv), "GOLDEN_SPOOL_DIR": str(srv.parent / "spool")})
-    with serve(create_app(settings, {"api_token": TOKEN})) as port:
-        yield f"http://127.0.0.1:{port}"
+    with serve(create_app(settings, {"api_token": TOKEN})) as url:
+        yield url

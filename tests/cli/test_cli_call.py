@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_testing import CHURN_CSV, CHURN_FEATURES, CHURN_META, TOKEN, serve, stub_api
+from cli_testing import CHURN_CSV, CHURN_FEATURES, CHURN_META, TOKEN, stub_api
+from golden_testing import serve
 
 from dsdl_golden import cli
 from dsdl_golden._lifecycle.params import MLSPL_LIMITS
@@ -214,8 +215,8 @@ def https_runtime(tmp_path_factory: pytest.TempPathFactory) -> Any:
     files = write_tls_files(tmp_path_factory.mktemp("tls"))
     settings = load_settings({"GOLDEN_SRV_DIR": str(srv), "GOLDEN_SPOOL_DIR": str(srv / "spool")})
     app = create_app(settings, {"api_token": TOKEN})
-    with serve(app, ssl_certfile=str(files.cert_chain), ssl_keyfile=str(files.key)) as port:
-        yield f"https://127.0.0.1:{port}", files.ca_bundle
+    with serve(app, ssl_certfile=str(files.cert_chain), ssl_keyfile=str(files.key)) as url:
+        yield url.replace("http://", "https://"), files.ca_bundle
 
 
 STAGE = ["--algo", "template_empresa_base", "--param", "mode=stage", "--token", TOKEN]

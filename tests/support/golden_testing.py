@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import uvicorn
 
 from dsdl_golden.emulator import SplunkEmulator
+
+#: Variables of DSDL, dsdl-golden and Jupyter that a test must never inherit from the caller's shell.
+SETTING_PREFIXES = ("GOLDEN_", "splunk_", "SPLUNK_", "OTEL_", "JUPYTER_")
+SETTING_NAMES = frozenset({"api_token", "MODE_DEV_PROD", "ENABLE_HTTPS", "api_workers", "olly_enabled"})
+
+
+def clear_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Remove every DSDL, dsdl-golden and Jupyter setting from the environment for one test."""
+    for name in list(os.environ):
+        if name in SETTING_NAMES or name.startswith(SETTING_PREFIXES):
+            monkeypatch.delenv(name)
 
 
 def events_of_type(emulator: SplunkEmulator, kind: str) -> list[dict[str, Any]]:
@@ -24,9 +37,11 @@ def events_of_type(emulator: SplunkEmulator, kind: str) -> list[dict[str, Any]]:
 
 
 @contextlib.contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Serve an ASGI ``app`` with uvicorn on a free loopback port in a thread; yields its base URL."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+def serve(app: Any, **options: Any) -> Iterator[str]:
+    """Serve an ASGI ``app`` with uvicorn (``options``: more of its settings, e.g. TLS) on a free loopback
+    port in a thread; yields its base URL, ``http://127.0.0.1:<port>``."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", **options)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

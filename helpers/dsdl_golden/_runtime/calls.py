@@ -165,6 +165,20 @@ class ModelService:
         with self._last_lock:
             return self._last
 
+    def _success(
+        self, path: str, loaded: LoadedModule, model: Any, request: Request, result: pd.DataFrame
+    ) -> CallResult:
+        """DSDL's success answer with the results as CSV; the model becomes the one /summary shows."""
+        results = _step("unable to apply model", lambda: write_csv(result))
+        self._remember(loaded, model)
+        return CallResult(
+            {"status": "success", "message": f"{path} done successfully", "results": results},
+            loaded.name,
+            request.model_name,
+            len(request.frame),
+            len(result),
+        )
+
     def _stage(self, request: Request) -> CallResult:
         directory = self.settings.staging_dir
         csv_path = directory / f"{request.model_name}.csv"
@@ -216,15 +230,7 @@ class ModelService:
             _step("unable to save model", lambda: module.save(model, name))
             self._models.pop(loaded.name + "/" + request.model_name, None)
             result = _step("unable to apply model", lambda: _frame_of(module.apply(model, frame, meta)))
-        results = _step("unable to apply model", lambda: write_csv(result))
-        self._remember(loaded, model)
-        return CallResult(
-            {"status": "success", "message": "/fit done successfully", "results": results},
-            loaded.name,
-            request.model_name,
-            len(frame),
-            len(result),
-        )
+        return self._success("/fit", loaded, model, request, result)
 
     def _saved_files(self, name: str) -> tuple[Any, ...]:
         """What identifies the saved files of model ``name`` (names, sizes, times, link targets)."""
@@ -271,12 +277,4 @@ class ModelService:
             result = _step(
                 "unable to apply model", lambda: _frame_of(loaded.module.apply(model, frame, meta))
             )
-        results = _step("unable to apply model", lambda: write_csv(result))
-        self._remember(loaded, model)
-        return CallResult(
-            {"status": "success", "message": "/apply done successfully", "results": results},
-            loaded.name,
-            request.model_name,
-            len(frame),
-            len(result),
-        )
+        return self._success("/apply", loaded, model, request, result)
