@@ -624,3 +624,13 @@ def test_bad_input_names_the_argument(call: Any, message: str) -> None:
 def test_unknown_keyword_is_a_type_error() -> None:
     with pytest.raises(TypeError, match=r"unexpected keyword arguments \['weights'\]"):
         calculate_all_metrics([0, 1], [0, 1], weights=[1, 1])
+
+
+def test_matthews_of_a_constant_truth_is_zero_even_when_rounding_makes_its_variance_negative() -> None:
+    # n**2 - sum(class weights**2) comes out at about -1e-13 here: scikit-learn 1.9 answers NaN and warns
+    weight = [0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.6117268858282943, 1.3426479619251692]
+    weight += [1.6522535768809687, 1.4, 9.73170158608393, 9.7]
+    y_true, y_pred = [0] * 14, [0] * 13 + [1]
+    result = calculate_classification_metrics(y_true, y_pred, labels=[0, 1, 2], sample_weight=weight)
+    assert result["matthews_corrcoef"] == 0.0
+    assert "constant y_true or y_pred" in result["notes"]["matthews_corrcoef"]

@@ -44,7 +44,7 @@ def _matthews(out: MetricSet, cm: FloatArray) -> float:
     cov_true_pred = np.trace(cm) * n - true_sum @ pred_sum
     cov_pred_pred = n**2 - pred_sum @ pred_sum
     cov_true_true = n**2 - true_sum @ true_sum
-    if cov_pred_pred * cov_true_true == 0:
+    if cov_pred_pred * cov_true_true <= 0:  # 0, or below by rounding: a constant y_true or y_pred
         out.note("matthews_corrcoef", "undefined for a constant y_true or y_pred: 0.0, as scikit-learn")
         return 0.0
     return float(cov_true_pred / np.sqrt(cov_pred_pred * cov_true_true))
