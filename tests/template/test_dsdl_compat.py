@@ -57,7 +57,9 @@ DSDL = _dsdl_repository()
 needs_dsdl = pytest.mark.skipif(
     DSDL is None, reason="no checkout of splunk/splunk-mltk-container-docker (set DSDL_REPO)"
 )
-needs_srv = pytest.mark.skipif(not _can_bind_srv(), reason="needs unshare --mount (root) and a /srv directory")
+needs_srv = pytest.mark.skipif(
+    not _can_bind_srv(), reason="needs unshare --mount (root) and a /srv directory"
+)
 
 
 def dsdl_file(path: str) -> bytes:
@@ -79,6 +81,7 @@ def _free_port() -> int:
 def served_srv(tmp_path: Path) -> Iterator[Any]:
     """Start ``uvicorn app.main:app`` in ``/srv`` = a temporary root; yields ``start(root) -> url``."""
     processes: list[subprocess.Popen[bytes]] = []
+    logs: list[Any] = []
 
     def start(root: Path) -> str:
         port = _free_port()
@@ -89,8 +92,18 @@ def served_srv(tmp_path: Path) -> Iterator[Any]:
             "GOLDEN_SPOOL_DIR": "/srv/spool",
         }
         script = 'mount --bind "$0" /srv && cd /srv && exec "$@"'
-        command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)]
-        log = open(tmp_path / f"server-{port}.log", "wb")  # noqa: SIM115 - closed with the process
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ]
+        log = open(tmp_path / f"server-{port}.log", "wb")  # noqa: SIM115 - closed after the process
+        logs.append(log)
         process = subprocess.Popen(
             ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, str(root), *command],
             env=environment,
@@ -114,6 +127,8 @@ def served_srv(tmp_path: Path) -> Iterator[Any]:
     for process in processes:
         process.terminate()
         process.wait(15)
+    for log in logs:
+        log.close()
 
 
 def call(url: str, path: str, frame: pd.DataFrame, meta: dict[str, Any]) -> dict[str, Any]:
@@ -144,12 +159,21 @@ def test_the_exported_template_runs_on_dsdls_stock_runtime(tmp_path: Path, serve
     (root / "app" / "main.py").write_bytes(dsdl_file("app/main.py"))
     config = tmp_path / "jupyter"
     config.mkdir()
-    (config / "jupyter_notebook_conversion.tpl").write_bytes(dsdl_file("config/jupyter_notebook_template.tpl"))
+    (config / "jupyter_notebook_conversion.tpl").write_bytes(
+        dsdl_file("config/jupyter_notebook_template.tpl")
+    )
     (config / "null.tpl").write_bytes(dsdl_file("config/null.tpl"))
     subprocess.run(  # exactly DSDL's post-save hook command
         [
-            sys.executable, "-m", "nbconvert", "--to", "python", "template_empresa_base.ipynb",
-            "--output-dir", str(root / "app" / "model"), f"--template={config / 'jupyter_notebook_conversion.tpl'}",
+            sys.executable,
+            "-m",
+            "nbconvert",
+            "--to",
+            "python",
+            "template_empresa_base.ipynb",
+            "--output-dir",
+            str(root / "app" / "model"),
+            f"--template={config / 'jupyter_notebook_conversion.tpl'}",
         ],
         cwd=TEMPLATE,
         check=True,
@@ -180,7 +204,9 @@ def _serve_on_ours(root: Path, served_srv: Any) -> str:
 @needs_dsdl
 @needs_srv
 @pytest.mark.parametrize("notebook", ["barebone_template", "correlationmatrix"])
-def test_dsdls_own_notebooks_run_unchanged_on_our_runtime(tmp_path: Path, served_srv: Any, notebook: str) -> None:
+def test_dsdls_own_notebooks_run_unchanged_on_our_runtime(
+    tmp_path: Path, served_srv: Any, notebook: str
+) -> None:
     source = tmp_path / f"{notebook}.ipynb"
     source.write_bytes(dsdl_file(f"notebooks/{notebook}.ipynb"))
     root = tmp_path / "srv"
@@ -214,4 +240,6 @@ def test_a_module_with_dsdls_hard_coded_paths_runs_on_our_runtime(tmp_path: Path
     meta = {"options": {"params": {"algo": "dsdl_style"}, "model_name": "m"}}
     assert call(url, "/fit", frame, meta)["status"] == "success"
     assert json.loads((root / "app/model/data/dsdl_style_m.json").read_text())["rows"] == 5
-    assert pd.read_csv(io.StringIO(call(url, "/apply", frame, meta)["results"]))["index"].tolist() == list(range(5))
+    assert pd.read_csv(io.StringIO(call(url, "/apply", frame, meta)["results"]))["index"].tolist() == list(
+        range(5)
+    )

@@ -31,7 +31,7 @@ TEMPLATE = Path(__file__).resolve().parents[2] / "template"
 TOKEN = "api-61d0aa5e-flow-token"
 NOTEBOOK = "SuNombre_Modelo_CasoUso_v1"
 
-GRADIENT_BOOSTING = '''\
+GRADIENT_BOOSTING = """\
 from sklearn.ensemble import GradientBoostingClassifier
 
 
@@ -40,9 +40,9 @@ def build_model(params, data):
     return GradientBoostingClassifier(
         n_estimators=params["n_estimators"], learning_rate=params["learning_rate"], random_state=0
     )
-'''
+"""
 
-BROKEN = '''\
+BROKEN = """\
 from sklearn.ensemble import GradientBoostingClassifier
 
 
@@ -53,7 +53,7 @@ class Unlucky(GradientBoostingClassifier):
 
 def build_model(params, data):
     return Unlucky()
-'''
+"""
 
 
 def save_as(directory: Path, model_cell: str) -> Path:
@@ -113,9 +113,15 @@ def test_save_as_edit_the_model_cell_export_fit_apply_and_summary(
     assert applied["status"] == "success", applied["message"]
     assert len(pd.read_csv(io.StringIO(applied["results"]))) == 25
 
-    summary = json.loads(requests.get(runtime + "/summary", headers={"Authorization": TOKEN}, timeout=30).json())
+    summary = json.loads(
+        requests.get(runtime + "/summary", headers={"Authorization": TOKEN}, timeout=30).json()
+    )
     facts = summary["model_summary"]["summary"]
-    assert (facts["name"], facts["task"], facts["target"]) == (f"{NOTEBOOK}_churn_v1", "classification", "churn")
+    assert (facts["name"], facts["task"], facts["target"]) == (
+        f"{NOTEBOOK}_churn_v1",
+        "classification",
+        "churn",
+    )
     assert facts["metrics"]["accuracy"] == metadata["summary"]["metrics"]["accuracy"]
     assert facts["last_apply"]["rows_out"] == 25
 
@@ -124,7 +130,9 @@ def test_save_as_edit_the_model_cell_export_fit_apply_and_summary(
     (fit_event,) = events_of_type(splunk, "fit")
     assert fit_event["fields"]["model"] == f"{NOTEBOOK}_churn_v1"
     assert fit_event["event"]["rows_holdout"] == 120
-    requests_seen = [(event["event"]["path"], event["event"]["status"]) for event in events_of_type(splunk, "request")]
+    requests_seen = [
+        (event["event"]["path"], event["event"]["status"]) for event in events_of_type(splunk, "request")
+    ]
     assert requests_seen == [("/fit", "success"), ("/apply", "success")]
     holdout = {
         record["metric_name"]: record["value"]
@@ -147,8 +155,14 @@ def test_a_model_that_raises_reaches_splunk_and_the_answer_says_what_failed(
         "RuntimeError: the data scientist's model failed on purpose",
     }
     assert telemetry_helper.flush(30)
-    errors = [record for record in telemetry_to_emulator.events(index="main") if record["event"].get("type") == "error"]
-    assert [(error["fields"]["phase"], error["fields"]["model"]) for error in errors] == [("fit", f"{NOTEBOOK}_broken")]
+    errors = [
+        record
+        for record in telemetry_to_emulator.events(index="main")
+        if record["event"].get("type") == "error"
+    ]
+    assert [(error["fields"]["phase"], error["fields"]["model"]) for error in errors] == [
+        ("fit", f"{NOTEBOOK}_broken")
+    ]
     assert "failed on purpose" in errors[0]["event"]["traceback"]
     (request,) = events_of_type(telemetry_to_emulator, "request")
     assert request["event"]["status"] == "error"

@@ -6,23 +6,35 @@ import json
 from pathlib import Path
 
 import nbformat
-import notebooks
 import pandas as pd
 import pytest
 
+import notebooks
 from dsdl_golden.contract import check_source
 from dsdl_golden.export import export_notebook, module_source
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template"
 NAMES = sorted(path.stem for path in TEMPLATE.glob("*.ipynb"))
-DSDL_CELLS = ["mltkc_import", "mltkc_model", "mltkc_stage", "mltkc_init", "mltkc_fit", "mltkc_apply", "mltkc_save", "mltkc_load", "mltkc_summary"]
+DSDL_CELLS = [
+    "mltkc_import",
+    "mltkc_model",
+    "mltkc_stage",
+    "mltkc_init",
+    "mltkc_fit",
+    "mltkc_apply",
+    "mltkc_save",
+    "mltkc_load",
+    "mltkc_summary",
+]
 
 
 def test_the_committed_notebooks_and_data_are_what_tools_notebooks_writes(tmp_path: Path) -> None:
     written = notebooks.write_all(tmp_path)
     committed = sorted(path.relative_to(TEMPLATE) for path in TEMPLATE.rglob("*") if path.is_file())
     assert sorted(path.relative_to(tmp_path) for path in written) == committed
-    stale = [str(path) for path in committed if (tmp_path / path).read_bytes() != (TEMPLATE / path).read_bytes()]
+    stale = [
+        str(path) for path in committed if (tmp_path / path).read_bytes() != (TEMPLATE / path).read_bytes()
+    ]
     assert not stale, f"run .venv/bin/python tools/notebooks.py and commit: {stale}"
 
 
@@ -68,4 +80,4 @@ def test_the_exported_template_reads_like_dsdls_export() -> None:
     assert source.startswith("#!/usr/bin/env python\n# coding: utf-8\n")
     assert source.count("# In[ ]:") == len(DSDL_CELLS)
     assert "Pruebas" not in source  # markdown is not exported
-    assert "stage(\"churn_sample\")" not in source  # nor the free test cells
+    assert 'stage("churn_sample")' not in source  # nor the free test cells
