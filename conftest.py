@@ -1,4 +1,5 @@
-"""nbmake runs the template and the example notebooks (``template/``) against a Splunk emulator.
+"""nbmake runs the template and the example notebooks (``template/``) against a Splunk emulator;
+``--image ARCHIVE`` turns on the container test (``tests/image``).
 
 Each notebook's kernel starts with an environment made here, never the caller's: telemetry to an
 emulator on loopback (HTTPS, verified against its CA), a temporary DSDL ``/srv`` and spool. After a
@@ -19,6 +20,10 @@ _SETTING_PREFIXES = ("GOLDEN_", "splunk_", "SPLUNK_", "OTEL_")
 _SETTING_NAMES = frozenset({"api_token", "MODE_DEV_PROD", "ENABLE_HTTPS", "api_workers", "olly_enabled"})
 _HEC_TOKEN = "hec-notebooks-3c9d"
 _state: dict[str, Any] = {}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--image", type=Path, default=None, help="run the container test on this image archive")
 
 
 def _is_notebook(item: pytest.Item) -> bool:

@@ -231,6 +231,72 @@ def _run_dev(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _reference(text: str) -> object:
+    from dsdl_golden._cli.push import parse_reference
+
+    try:
+        return parse_reference(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _project_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--project", metavar="DIR", help="the dsdl-golden checkout (default: the one around the cwd)"
+    )
+
+
+def _image_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    push_help = "push the image archive to a registry, keeping its digest; prints REF@sha256:..."
+    push = actions.add_parser("push", help=push_help, description=push_help)
+    push.add_argument(
+        "reference", type=_reference, metavar="REF", help="where to: HOST[:PORT]/REPOSITORY:TAG"
+    )
+    push.add_argument(
+        "--archive",
+        metavar="FILE",
+        help="the OCI archive (default: build/image/<name>-<version>.oci.tar of the project)",
+    )
+    _project_argument(push)
+    push.add_argument(
+        "--tls-verify",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="require HTTPS and verify the registry's certificate (default: verify)",
+    )
+    credentials = push.add_mutually_exclusive_group()
+    credentials.add_argument(
+        "--authfile",
+        metavar="FILE",
+        help="containers-auth.json to log in with (default: $REGISTRY_AUTH_FILE)",
+    )
+    credentials.add_argument(
+        "--creds-env", metavar="NAME", help="log in with USER:PASSWORD from the environment variable NAME"
+    )
+
+
+def _run_image(args: argparse.Namespace) -> int:
+    from dsdl_golden._cli.push import run  # push is the only ACTION so far
+
+    return run(args)
+
+
+def _dsdl_overlay_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "checkout", metavar="DSDL_CHECKOUT", help="a clone of splunk/splunk-mltk-container-docker"
+    )
+    _project_argument(parser)
+    parser.add_argument("--repo", default="local/", help="build.sh's repository prefix, ending in / (local/)")
+    parser.add_argument("--version", help="build.sh's image version (default: the project's)")
+
+
+def _run_dsdl_overlay(args: argparse.Namespace) -> int:
+    from dsdl_golden._cli.dsdl_overlay import run
+
+    return run(args.checkout, args.project, args.repo, args.version)
+
+
 COMMANDS: tuple[Command, ...] = (
     Command(
         "config", "show the effective settings and where each comes from", _run_config, _config_arguments
@@ -264,6 +330,13 @@ COMMANDS: tuple[Command, ...] = (
         "run the model API, JupyterLab and a Splunk emulator locally",
         _run_dev,
         _dev_arguments,
+    ),
+    Command("image", "publish the built image (push ARCHIVE to a registry)", _run_image, _image_arguments),
+    Command(
+        "dsdl-overlay",
+        "add this image to a checkout of DSDL's build.sh repository",
+        _run_dsdl_overlay,
+        _dsdl_overlay_arguments,
     ),
 )
 

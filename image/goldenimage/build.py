@@ -1,0 +1,153 @@
+"""Build the image: Debian root, locked environment, dsdl_golden and DSDL's layout, layers, archive."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from goldenimage.layers import Layer, assign_layers, write_layer
+from goldenimage.oci import Image, created, write_archive
+from goldenimage.pyenv import build_wheel, fetch_locked_files, install_environment
+from goldenimage.requirements import locked_files
+from goldenimage.rootfs import debian_root, remove_run_leftovers
+from goldenimage.sbom import sbom
+from goldenimage.spec import ROOT, ImageSpec, LayerRule, load_spec
+
+__all__ = ["BuildPaths", "build_image", "source_state"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class BuildPaths:
+    """Where a build works, caches downloads and writes its results."""
+
+    work: Path
+    cache: Path
+    output: Path
+
+
+def source_state() -> tuple[str, int]:
+    """The git revision (``+dirty`` with uncommitted changes) and its commit time (``SOURCE_DATE_EPOCH``)."""
+    revision = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    epoch = int(
+        subprocess.run(
+            ["git", "log", "-1", "--format=%ct"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout
+    )
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return (f"{revision}+dirty" if dirty.strip() else revision), epoch
+
+
+def _step(name: str, action: Callable[[], T]) -> T:
+    started = time.monotonic()
+    print(f"image/build: {name} ...", file=sys.stderr, flush=True)
+    result = action()
+    print(f"image/build: {name}: {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+    return result
+
+
+def golden_files(spec: ImageSpec, root: Path, revision: str, epoch: int) -> None:
+    """DSDL's layout, the image's own files, and the facts telemetry reads about the image."""
+    from dsdl_golden.export import export_notebook
+    from dsdl_golden.workspace import copy_notebooks, lay_out
+
+    dltk = root / "dltk"
+    shutil.copytree(ROOT / "image" / "rootfs" / "dltk", dltk, dirs_exist_ok=True)
+    lay_out(dltk)
+    shutil.rmtree(dltk / "notebooks")
+    copy_notebooks(ROOT / "template", dltk / "notebooks")
+    for notebook in sorted((ROOT / "template").glob("*.ipynb")):  # ready for | fit MLTKContainer algo=<name>
+        export_notebook(notebook, dltk / "app" / "model")
+    (root / "srv").mkdir(exist_ok=True)
+    (root / "tmp").chmod(0o1777)
+    golden = root / "etc" / "golden"
+    golden.mkdir(parents=True, exist_ok=True)
+    (golden / "version").write_text(spec.version + "\n")
+    facts = {"name": spec.name, "version": spec.version, "revision": revision, "created": created(epoch)}
+    (golden / "image.json").write_text(json.dumps(facts, indent=1, sort_keys=True) + "\n")
+    passwd = root / "etc" / "passwd"
+    passwd.write_text(passwd.read_text() + "dltk:x:1001:0:dltk user:/dltk:/sbin/nologin\n")
+    for writable in spec.raw["layout"]["group_writable"]:
+        path = root / writable.lstrip("/")
+        if path.is_file():
+            path.chmod(0o664)
+
+
+def build_image(paths: BuildPaths, revision: str, epoch: int, *, reuse_compressed: bool = True) -> Image:
+    """Build from clean state in ``paths.work``; returns the written image.
+
+    Downloads always come from the cache; ``reuse_compressed`` also reuses layers compressed by an
+    earlier build when their content is the same (the reproducibility check turns it off).
+    """
+    spec = load_spec()
+    if paths.work.exists():
+        shutil.rmtree(paths.work)
+    root = paths.work / "rootfs"
+    _step("Debian root (mmdebstrap)", lambda: debian_root(spec.base, root, epoch, paths.cache / "apt"))
+    python = spec.python
+    files = locked_files(ROOT / "poetry.lock", python["extras"], python["platform"])
+    _step("locked files (download, sha256)", lambda: fetch_locked_files(files, paths.cache / "wheels"))
+    built = paths.work / "built"
+    wheels = [paths.cache / "wheels" / item.filename for item in files if item.is_wheel]
+    wheels += [
+        build_wheel(paths.cache / "wheels" / item.filename, built, epoch)
+        for item in files
+        if not item.is_wheel
+    ]
+    wheels.append(_step("dsdl_golden wheel", lambda: build_wheel(ROOT, built, epoch)))
+    hashes = _step(
+        "Python environment", lambda: install_environment(root, python, wheels, epoch, paths.work / "wheels")
+    )
+    golden_files(spec, root, revision, epoch)
+    site_packages = root / python["venv"].lstrip("/") / "lib/python3.11/site-packages"
+    document = sbom(
+        spec.name,
+        spec.version,
+        revision,
+        created(epoch),
+        root=root,
+        site_packages=site_packages,
+        hashes=hashes,
+    )
+    sbom_text = json.dumps(document, indent=1, sort_keys=True) + "\n"
+    (root / "etc" / "golden" / "sbom.cdx.json").write_text(sbom_text)
+    remove_run_leftovers(root)
+    trees = tuple(tree.lstrip("/") for tree in (spec.raw["layout"]["dltk"], spec.raw["layout"]["srv"]))
+    assigned = assign_layers(spec, root)
+
+    def layer(rule: LayerRule) -> Layer:
+        return write_layer(
+            root,
+            assigned[rule.name],
+            paths.work / "layers",
+            epoch,
+            name=rule.name,
+            description=rule.description,
+            user_trees=trees,
+            compressed_cache=paths.cache / "layers" if reuse_compressed else None,
+        )
+
+    layers = [_step(f"layer {rule.name}", lambda rule=rule: layer(rule)) for rule in spec.layers]  # type: ignore[misc]
+    paths.output.mkdir(parents=True, exist_ok=True)
+    archive = paths.output / f"{spec.name}-{spec.version}.oci.tar"
+    image = _step("archive", lambda: write_archive(spec, tuple(layers), archive, epoch, revision))
+    (paths.output / f"{spec.name}-{spec.version}.sbom.cdx.json").write_text(sbom_text)
+    (paths.output / f"{spec.name}-{spec.version}.digest").write_text(image.manifest_digest + "\n")
+    shutil.rmtree(paths.work / "layers")
+    return image

@@ -1,0 +1,276 @@
+"""The built image, started with a real container engine (podman with runc) and called over HTTPS.
+
+Each container runs with the host's network (this machine's podman has no other working network),
+so one container at a time holds ports 5000/8888/6006/6000; the Splunk emulator runs in this process
+on loopback and the container verifies its TLS certificate with the emulator's CA, mounted in.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import io
+import json
+import re
+import ssl
+import subprocess
+import tarfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import urllib3
+
+from dsdl_golden.emulator import SplunkEmulator
+
+pytestmark = [pytest.mark.image, pytest.mark.integration, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "api-container-5b0e7f21-token"
+HEC_TOKEN = "hec-container-8d21c3aa"
+ENGINE = [
+    "podman",
+    "run",
+    "--runtime",
+    "runc",
+    "--ulimit",
+    "nofile=20000:20000",
+    "--ulimit",
+    "nproc=32768:32768",
+]
+SEED_LIBRARIES = (
+    "numpy pandas sklearn scipy joblib statsmodels aeon matplotlib seaborn splunklib tensorflow keras torch "
+    "mlflow fastapi uvicorn pyarrow jupyterlab nbconvert tensorboard splunk_otel dsdl_golden"
+)
+# Files that hold credentials by their name (DSDL's baked dltk.key among them).
+SECRET_FILES = {
+    "dltk.key",
+    "id_rsa",
+    "id_ed25519",
+    ".netrc",
+    ".pypirc",
+    ".git-credentials",
+    "auth.json",
+    ".env",
+}
+# GnuTLS compiles its FIPS self-test keys in (published test vectors, not anyone's identity).
+PUBLIC_TEST_KEYS = "usr/lib/x86_64-linux-gnu/libgnutls.so.*"
+# A whole PEM private key (TLS libraries hold the armour lines alone, as strings they parse for).
+PRIVATE_KEY = re.compile(
+    rb"-----BEGIN ([A-Z ]*)PRIVATE KEY-----\r?\n[A-Za-z0-9+/=:,\- \r\n]{64,}?-----END \1PRIVATE KEY-----"
+)
+
+
+def podman(*arguments: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["podman", *arguments], capture_output=True, text=True, check=check)
+
+
+@pytest.fixture(scope="module")
+def image(image_archive: Path) -> str:
+    loaded = podman("load", "-i", str(image_archive)).stdout
+    (reference,) = re.findall(r"Loaded image: (\S+)", loaded)
+    return reference
+
+
+@pytest.fixture(scope="module")
+def splunk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SplunkEmulator]:
+    with SplunkEmulator(cert_dir=tmp_path_factory.mktemp("emulator-tls")) as emulator:
+        emulator.add_index("golden_metrics", metrics=True)
+        emulator.add_hec_token(HEC_TOKEN, name="container", indexes=["main", "golden_metrics"])
+        yield emulator
+
+
+class Container:
+    """A running container and HTTPS to its API, verified against the certificate it made."""
+
+    def __init__(self, name: str, started: float, tmp: Path) -> None:
+        self.name, self.started, self.tmp = name, started, tmp
+        self.answered_after: float | None = None
+        self.http: urllib3.PoolManager | None = None
+
+    def exec(self, *command: str) -> str:
+        return podman("exec", self.name, *command).stdout
+
+    def wait_for_api(self, https: bool = True, timeout: float = 120) -> None:
+        scheme = "https" if https else "http"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if https and self.http is None:
+                certificate = self.tmp / f"{self.name}.pem"
+                if (
+                    podman(
+                        "cp", f"{self.name}:/dltk/.jupyter/dltk.pem", str(certificate), check=False
+                    ).returncode
+                    == 0
+                ):
+                    # The container's own certificate, verified with its name for the loopback address.
+                    context = ssl.create_default_context(cafile=str(certificate))
+                    self.http = urllib3.PoolManager(ssl_context=context, retries=False, timeout=5)
+            client = self.http if https else urllib3.PoolManager(retries=False, timeout=5)
+            if client is not None:
+                try:
+                    response = client.request(
+                        "GET", f"{scheme}://127.0.0.1:5000/", headers={"Authorization": TOKEN}
+                    )
+                    if response.status == 200:
+                        self.answered_after = time.monotonic() - self.started
+                        self.scheme = scheme
+                        return
+                except urllib3.exceptions.HTTPError:
+                    pass
+            time.sleep(0.1)
+        raise AssertionError(
+            f"the API did not answer: {podman('logs', self.name, check=False).stdout[-3000:]}"
+        )
+
+    def call(self, path: str, frame: pd.DataFrame, meta: dict[str, Any]) -> dict[str, Any]:
+        client = self.http or urllib3.PoolManager(timeout=300)
+        response = client.request(
+            "POST",
+            f"{self.scheme}://127.0.0.1:5000{path}",
+            body=json.dumps({"data": frame.to_csv(index=False), "meta": meta}).encode(),
+            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+            timeout=300,
+        )
+        assert response.status == 200, response.data[:500]
+        answer: dict[str, Any] = json.loads(response.data)
+        return answer
+
+
+@pytest.fixture
+def start(image: str, splunk: SplunkEmulator, tmp_path: Path) -> Iterator[Any]:
+    names: list[str] = []
+
+    def run(*options: str, **environment: str) -> Container:
+        name = f"golden-test-{uuid.uuid4().hex[:8]}"
+        settings = {
+            "api_token": TOKEN,
+            "splunk_hec_enabled": "true",
+            "splunk_hec_url": splunk.hec_url,
+            "splunk_hec_token": HEC_TOKEN,
+            "GOLDEN_TLS_VERIFY": "/run/golden-ca.pem",
+            **environment,
+        }
+        arguments = [
+            *ENGINE,
+            "-d",
+            "--name",
+            name,
+            "--network",
+            "host",
+            "-v",
+            f"{splunk.ca_bundle}:/run/golden-ca.pem:ro",
+        ]
+        arguments += [option for key, value in settings.items() for option in ("-e", f"{key}={value}")]
+        started = time.monotonic()
+        subprocess.run([*arguments, *options, image], check=True, capture_output=True)
+        names.append(name)
+        return Container(name, started, tmp_path)
+
+    yield run
+    for name in names:
+        podman("rm", "-f", "-t", "2", name, check=False)
+
+
+def churn(model_name: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    frame = pd.read_csv(ROOT / "template/data/churn_sample.csv")
+    meta = json.loads((ROOT / "template/data/churn_sample.json").read_text())
+    meta["options"]["params"] = {"algo": "template_empresa_base"}
+    meta["options"]["model_name"] = model_name
+    return frame, meta
+
+
+def test_the_api_fits_and_applies_the_template_over_https_and_reports_to_splunk(
+    start: Any, splunk: SplunkEmulator
+) -> None:
+    container = start()
+    container.wait_for_api()
+    print(f"\nthe API answered {container.answered_after:.2f} s after podman run")
+    frame, meta = churn("container_v1")
+    fitted = container.call("/fit", frame, meta)
+    assert (fitted["status"], fitted["message"]) == ("success", "/fit done successfully"), fitted["message"]
+    assert list(pd.read_csv(io.StringIO(fitted["results"])).columns) == [
+        "churn",
+        "probability_no",
+        "probability_yes",
+    ]
+    applied = container.call("/apply", frame.drop(columns="churn").head(20), meta)
+    assert applied["status"] == "success", applied["message"]
+    deadline = time.monotonic() + 60
+    while not [event for event in splunk.events(index="main") if event["event"].get("type") == "fit"]:
+        assert time.monotonic() < deadline, "no fit event reached the emulator"
+        time.sleep(0.5)
+    assert container.exec("id", "-u").strip() == "1001"
+    modes = container.exec("stat", "-c", "%n %a %u:%g", "/dltk", "/srv", "/etc/passwd").split("\n")
+    assert modes[:3] == ["/dltk 775 1001:0", "/srv 775 1001:0", "/etc/passwd 664 0:0"]
+    assert container.exec("python", "-c", "import torch; print(torch.cuda.is_available())").strip() == "False"
+
+
+def test_an_arbitrary_user_id_in_group_0_works_over_http(start: Any) -> None:
+    container = start("--user", "4242:0", ENABLE_HTTPS="false")
+    container.wait_for_api(https=False)
+    assert container.exec("id", "-u").strip() == "4242"
+    frame, meta = churn("arbitrary_uid")
+    assert container.call("/fit", frame, meta)["status"] == "success"
+    assert "4242:0" in container.exec("cat", "/etc/passwd")
+
+
+def test_dev_mode_serves_jupyter_with_the_dsdl_password_rules(start: Any) -> None:
+    from jupyter_server.auth import passwd
+
+    container = start(MODE_DEV_PROD="DEV", JUPYTER_PASSWD=passwd("a password for the test"))
+    container.wait_for_api()
+    assert container.http is not None
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            response = container.http.request("GET", "https://127.0.0.1:8888/login")
+            if response.status == 200:
+                break
+        except urllib3.exceptions.HTTPError:
+            pass
+        assert time.monotonic() < deadline, podman("logs", container.name, check=False).stdout[-3000:]
+        time.sleep(0.5)
+    assert b"password" in response.data.lower()
+
+
+def test_every_seed_library_imports_as_the_image_user(start: Any) -> None:
+    container = start(ENABLE_HTTPS="false")
+    container.wait_for_api(https=False)
+    code = f"import {', '.join(SEED_LIBRARIES.split())}; print('ok')"
+    assert container.exec("python", "-c", code).strip().endswith("ok")
+
+
+def test_the_image_config_honours_dsdls_contract(image: str) -> None:
+    (inspected,) = json.loads(podman("image", "inspect", image).stdout)
+    config = inspected["Config"]
+    assert config["User"] == "1001:0"
+    assert config["WorkingDir"] == "/srv"
+    assert set(config["ExposedPorts"]) == {"5000/tcp", "8888/tcp", "6006/tcp", "6000/tcp"}
+    assert config["Entrypoint"][-1] == "/dltk/bootstrap_fast.sh"
+
+
+def test_no_layer_holds_a_private_key_or_a_secret_file(image_archive: Path) -> None:
+    found = []
+    with tarfile.open(image_archive) as archive:
+        for member in archive:
+            if not member.name.startswith("blobs/") or member.size < 1000:
+                continue
+            blob = archive.extractfile(member)
+            assert blob is not None
+            try:
+                with tarfile.open(fileobj=blob, mode="r|gz") as layer:
+                    for entry in layer:
+                        name = entry.name.rsplit("/", 1)[-1]
+                        if name in SECRET_FILES or name.endswith(".key"):
+                            found.append(entry.name)
+                        content = layer.extractfile(entry) if entry.isreg() else None
+                        data = b"" if content is None else content.read()
+                        if PRIVATE_KEY.search(data) and not fnmatch.fnmatch(entry.name, PUBLIC_TEST_KEYS):
+                            found.append(entry.name)
+            except tarfile.ReadError:
+                continue  # the config and manifest blobs are JSON
+    assert found == []
