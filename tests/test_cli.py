@@ -171,6 +171,20 @@ def test_python_m_dsdl_golden_config() -> None:
     assert document["splunk_hec_token"]["value"] == "**********"
 
 
+@pytest.mark.parametrize("argv", [["config"], ["config", "--json"]])
+def test_config_refuses_a_password_in_the_hec_url_without_printing_it(
+    capsys: pytest.CaptureFixture[str],
+    hec_environment: None,
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+) -> None:
+    monkeypatch.setenv("splunk_hec_url", "https://admin:hunter2-PASSWORD@splunk:8088")
+    assert cli.main(argv) == 2
+    out, err = capsys.readouterr()
+    assert "splunk_hec_url=" in err
+    assert "hunter2-PASSWORD" not in out + err
+
+
 def test_python_m_dsdl_golden_invalid_config() -> None:
     result = run_module("-m", "dsdl_golden", "config", env={"GOLDEN_TLS_VERIFY": "/no/such/ca.pem"})
     assert result.returncode == 2

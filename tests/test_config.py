@@ -165,6 +165,25 @@ def test_invalid_hec_url(raw: str) -> None:
     assert problem.startswith(f"splunk_hec_url={raw!r}: expected an http:// or https:// URL")
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "https://admin:hunter2-PASSWORD@splunk:8088",
+        "https://hunter2-PASSWORD@splunk:8088",
+        "https://admin:hunter2-PASSWORD@[::1]:8088/",
+        "http://:hunter2-PASSWORD@10.0.0.5:8088",
+    ],
+)
+def test_credentials_in_a_url_are_refused_without_showing_them(raw: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**HEC_ON, "splunk_hec_url": raw})
+    (problem,) = caught.value.problems
+    assert problem.startswith("splunk_hec_url=")
+    assert "user name or password" in problem
+    assert "hunter2-PASSWORD" not in str(caught.value)
+    assert "admin" not in str(caught.value)
+
+
 def test_hec_url_without_enabling_gives_no_event_url() -> None:
     settings = load_settings({**HEC_ON, "splunk_hec_enabled": "0"})
     assert not settings.hec_enabled
@@ -316,7 +335,9 @@ def test_every_setting_comes_from_its_variable(tmp_path: Path) -> None:
         "GOLDEN_SRV_DIR": str(tmp_path / "srv"),
         "GOLDEN_MAX_REQUEST_MB": "64",
         "GOLDEN_LOG_LEVEL": "DEBUG",
+        "GOLDEN_IMAGE_NAME": "golden-cpu-test",
         "GOLDEN_IMAGE_VERSION": "1.2.3",
+        "GOLDEN_IMAGE_REVISION": "0123abc",
         "GOLDEN_IMAGE_DIGEST": "sha256:" + "ab" * 32,
     }
     settings = load_settings(environ)
@@ -334,6 +355,40 @@ def test_source_of() -> None:
     assert settings.source_of("api_workers") == "default"
     with pytest.raises(KeyError, match="no_such_setting"):
         settings.source_of("no_such_setting")
+
+
+def test_image_facts_come_from_the_image_file_unless_a_variable_sets_them(tmp_path: Path) -> None:
+    image_file = tmp_path / "image.json"
+    facts = {
+        "name": "golden-cpu-empresa",
+        "version": "0.4.0",
+        "revision": "9f1c2e7",
+        "created": "2026-12-01T00:00:00Z",
+    }
+    image_file.write_text(json.dumps(facts), encoding="utf-8")
+    settings = load_settings({"GOLDEN_IMAGE_VERSION": "0.4.1"}, image_file=image_file)
+    assert (settings.image_name, settings.image_version, settings.image_revision) == (
+        "golden-cpu-empresa",
+        "0.4.1",
+        "9f1c2e7",
+    )
+    assert settings.source_of("image_name") == f"file {image_file}"
+    assert settings.source_of("image_version") == "env GOLDEN_IMAGE_VERSION"
+    assert settings.image_digest is None
+
+
+@pytest.mark.parametrize(
+    "content",
+    [None, "", "{not json", "[1, 2]", '{"name": 7, "version": "", "revision": null}', "\udcff"],
+    ids=["missing", "empty", "broken", "not-an-object", "no-usable-value", "undecodable"],
+)
+def test_an_unusable_image_file_leaves_the_facts_unknown(tmp_path: Path, content: str | None) -> None:
+    image_file = tmp_path / "image.json"
+    if content is not None:
+        image_file.write_bytes(content.encode("utf-8", "surrogateescape"))
+    settings = load_settings({}, image_file=image_file)
+    assert (settings.image_name, settings.image_version, settings.image_revision) == (None, None, None)
+    assert settings.source_of("image_version") == "default"
 
 
 def test_settings_are_frozen() -> None:

@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-MODULES = ("dsdl_golden.lifecycle", "dsdl_golden._lifecycle.params", "dsdl_golden.plots")
+MODULES = (
+    "dsdl_golden.lifecycle",
+    "dsdl_golden._lifecycle.params",
+    "dsdl_golden.plots",
+    "dsdl_golden.preprocessor",
+)
 
 
 @pytest.mark.parametrize("name", MODULES)

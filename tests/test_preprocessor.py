@@ -217,6 +217,7 @@ def test_type_drift_is_coerced_and_reported() -> None:
     assert report["columns"]["a"] | {"unseen_examples": []} == {
         "missing": 1,
         "unparsable": 1,
+        "infinite": 0,
         "unseen": 0,
         "unseen_examples": [],
         "dtype_at_fit": "numeric",
@@ -559,3 +560,135 @@ def test_encode_categorical_methods() -> None:
     assert encode_categorical(frame, columns=["n"]).columns.tolist() == ["n_1", "n_2", "n_3", "n_4", "c"]
     with pytest.raises(ValueError, match="method must be one of"):
         encode_categorical(frame, method="hash")  # type: ignore[arg-type]
+
+
+# --- issue 10: unclear errors and silently wrong results ------------------------------------------
+
+PUBLIC_CALLS = {
+    "handle_missing": handle_missing,
+    "handle_missing_most_frequent": lambda df: handle_missing(df, "most_frequent"),
+    "handle_missing_drop": lambda df: handle_missing(df, "drop"),
+    "encode_categorical": encode_categorical,
+    "standard_preprocessing": standard_preprocessing,
+    "StandardPreprocessor.fit": lambda df: StandardPreprocessor().fit(df),
+}
+
+
+@pytest.mark.parametrize("call", PUBLIC_CALLS.values(), ids=PUBLIC_CALLS.keys())
+def test_duplicate_column_names_are_refused_everywhere(call: Any) -> None:
+    frame = pd.DataFrame([[1.0, np.nan, "x", 2.0]], columns=["a", "a", "b", "b"])
+    with pytest.raises(ValueError, match=r"duplicate column names \['a', 'b'\]; rename them"):
+        call(frame)
+
+
+def test_empty_frames() -> None:
+    for empty in (
+        pd.DataFrame(),
+        pd.DataFrame(index=[0, 1]),
+        pd.DataFrame({"a": pd.Series([], dtype=float)}),
+    ):
+        pd.testing.assert_frame_equal(encode_categorical(empty), empty)
+        for method in ("frequency", "ordinal"):
+            assert encode_categorical(empty, method=method).shape == empty.shape
+        for strategy in ("median", "mean", "most_frequent", "drop"):
+            pd.testing.assert_frame_equal(handle_missing(empty, strategy), empty)
+    no_rows = pd.DataFrame({"s": pd.Series([], dtype=object)})
+    assert encode_categorical(no_rows).columns.tolist() == []  # no categories seen, no columns
+    with pytest.raises(ValueError, match="pass a DataFrame with at least one row"):
+        standard_preprocessing(pd.DataFrame())
+
+
+def test_most_frequent_of_mixed_types() -> None:
+    mixed = pd.DataFrame({"m": ["a", 1, None, 1, "a", "b"], "n": ["a", 1, "a", None, 2.5, 1]})
+    filled = handle_missing(mixed, "most_frequent")
+    assert filled["m"].tolist() == ["a", 1, "a", 1, "a", "b"]  # tie, values not comparable: first seen
+    assert filled["n"].tolist() == ["a", 1, "a", "a", 2.5, 1]
+    text = pd.DataFrame({"t": ["y", "x", None, "x", "y"]})
+    assert handle_missing(text, "most_frequent")["t"].tolist() == ["y", "x", "x", "x", "y"]  # smallest
+
+
+def test_encoded_names_must_be_unique() -> None:
+    frame = pd.DataFrame({"c": ["x", "y"], "c_x": [1.5, 2.5]})
+    message = r"column 'c_x' twice: from column 'c' and from column 'c_x'"
+    with pytest.raises(ValueError, match=message):
+        encode_categorical(frame)
+    with pytest.raises(ValueError, match=message):
+        encode_categorical(frame, columns=["c"])
+    with pytest.raises(ValueError, match=r"feature 'c_x' twice: from column 'c' and from column 'c_x'"):
+        StandardPreprocessor().fit(frame)
+    assert encode_categorical(frame, method="frequency").columns.tolist() == ["c", "c_x"]
+    text = pd.DataFrame({"c": ["x", "y"], "c_x": ["p", "q"]})  # both encoded: c_x, c_y, c_x_p, c_x_q
+    assert encode_categorical(text).columns.is_unique
+    with pytest.raises(ValueError, match=r"column 'c_x_p' twice: from column 'c' and from column 'c_x'"):
+        encode_categorical(pd.DataFrame({"c": ["x_p"], "c_x": ["p"]}))
+
+
+def test_timedelta_columns_are_numeric_seconds() -> None:
+    frame = pd.DataFrame({"d": pd.to_timedelta([1, 2, None, 4.5], unit="s"), "s": ["a", "b", "a", "b"]})
+    preprocessor = StandardPreprocessor(add_indicator=False).fit(frame)
+    column = preprocessor.describe()["columns"]["d"]
+    assert column["kind"] == "numeric"
+    assert column["stats"]["parts"]["value"]["fill"] == 2.0
+    assert preprocessor.get_feature_names_out().tolist() == ["d", "s_a", "s_b"]
+    expected = StandardScaler().fit_transform([[1.0], [2.0], [2.0], [4.5]])[:, 0]
+    np.testing.assert_allclose(preprocessor.transform(frame)[:, 0], expected)
+    assert encode_categorical(frame).columns.tolist() == ["d", "s_a", "s_b"]  # not text: left alone
+    filled = handle_missing(frame, "median")
+    assert filled["d"].tolist() == pd.to_timedelta([1, 2, 2, 4.5], unit="s").tolist()
+
+
+def test_odd_dtypes() -> None:
+    frame = pd.DataFrame(
+        {
+            "tz": pd.to_datetime(["2024-01-01 01:00", None, "2024-01-03 01:00"]).tz_localize("Europe/Paris"),
+            "quarter": pd.period_range("2024Q1", periods=3, freq="Q"),
+            "flag": pd.array([True, None, False], dtype="boolean"),
+            "count": pd.array([1, None, 3], dtype="Int64"),
+            "cat": pd.Categorical(["a", None, "b"]),
+            "plain": [True, False, True],
+        }
+    )
+    columns = StandardPreprocessor(drop_constant=False).fit(frame).describe()["columns"]
+    assert {name: column["kind"] for name, column in columns.items()} == {
+        "tz": "datetime",
+        "quarter": "datetime",
+        "flag": "boolean",
+        "count": "numeric",
+        "cat": "categorical",
+        "plain": "boolean",
+    }
+    assert columns["tz"]["stats"]["parts"]["hour"]["mean"] == 0.0  # 01:00 in Paris is 00:00 UTC
+    assert columns["quarter"]["stats"]["parts"]["month"]["mean"] == 4.0  # start of each quarter
+    assert encode_categorical(frame).columns.tolist() == [
+        "tz",
+        "quarter",
+        "flag",
+        "count",
+        "cat_a",
+        "cat_b",
+        "cat_nan",
+        "plain",
+    ]
+    filled = handle_missing(frame, "most_frequent")
+    assert filled["flag"].tolist() == [True, False, False]
+    assert filled["count"].tolist() == [1, 1, 3]
+    assert filled["cat"].tolist() == ["a", "a", "b"]
+    with pytest.raises(ValueError, match=r"cannot fill column 'tz' of dtype datetime64.* with 0"):
+        handle_missing(frame, "constant", fill_value=0, columns=["tz"])
+    with pytest.raises(ValueError, match=r"cannot fill column 'count' of dtype Int64 with '\?'"):
+        handle_missing(frame, "constant", fill_value="?", columns=["count"])
+
+
+def test_infinities_are_reported_apart_from_missing() -> None:
+    frame = pd.DataFrame({"x": [1.0, np.inf, -np.inf, np.nan, 5.0], "t": ["1", "inf", "2", "", "4"]})
+    preprocessor = StandardPreprocessor().fit(frame)
+    assert "2 infinite values are treated as missing" in preprocessor.describe()["columns"]["x"]["reason"]
+    assert "1 infinite values are treated as missing" in preprocessor.describe()["columns"]["t"]["reason"]
+    preprocessor.transform(frame)
+    report = preprocessor.last_transform_report_["columns"]
+    assert (report["x"]["missing"], report["x"]["infinite"]) == (1, 2)
+    assert (report["t"]["missing"], report["t"]["infinite"]) == (1, 1)
+    json.dumps(preprocessor.last_transform_report_)
+    with pytest.raises(ValueError, match=r"column 'x' holds 2 infinite values"):
+        handle_missing(frame, "mean")
+    assert handle_missing(frame, "drop").index.tolist() == [0, 1, 2, 4]  # infinities are not missing

@@ -78,6 +78,11 @@ def _run_config(args: argparse.Namespace) -> int:
 
 def _emulator_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a --host that is not a loopback address (exposes test tokens and the control API)",
+    )
     parser.add_argument("--hec-port", type=int, default=8088, help="HEC port, 0 = a free one (default 8088)")
     parser.add_argument(
         "--rest-port", type=int, default=8089, help="splunkd port, 0 = a free one (default 8089)"

@@ -9,8 +9,9 @@ Variables set by DSDL (lower-case names are DSDL's own):
 ``splunk_hec_enabled``
     Flag: send events to Splunk's HTTP Event Collector. Default off.
 ``splunk_hec_url``
-    HEC base URL such as ``https://splunk:8088`` (http or https, with a host; a trailing ``/``
-    is dropped). Required when HEC is enabled.
+    HEC base URL such as ``https://splunk:8088`` (http or https, with a host, without user name
+    or password; a trailing ``/`` is dropped). Required when HEC is enabled. ``http://`` sends the
+    token in clear text: the HEC client warns once per URL.
 ``splunk_hec_token``
     HEC token (secret). Required when HEC is enabled.
 ``splunk_access_enabled``
@@ -58,8 +59,10 @@ Variables of dsdl-golden:
     Largest request body the model API accepts, in MiB, at least 1. Default 1024.
 ``GOLDEN_LOG_LEVEL``
     ``DEBUG``, ``INFO``, ``WARNING``, ``ERROR`` or ``CRITICAL``, any case. Default ``INFO``.
-``GOLDEN_IMAGE_VERSION``, ``GOLDEN_IMAGE_DIGEST``
-    Version and digest of the container image, set by the image; attached to telemetry when known.
+``GOLDEN_IMAGE_NAME``, ``GOLDEN_IMAGE_VERSION``, ``GOLDEN_IMAGE_REVISION``, ``GOLDEN_IMAGE_DIGEST``
+    Name, version, source revision and digest of the container image; attached to telemetry when
+    known. Unset, the name, version and revision come from ``/etc/golden/image.json``, which the
+    image carries (written by its build); outside the image they stay unknown.
 
 Flags accept ``1``, ``true``, ``yes``, ``on`` (true) and ``0``, ``false``, ``no``, ``off`` or an
 empty value (false), in any case. Index names must be valid Splunk index names: lower-case
@@ -70,6 +73,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import json
 import math
 import os
 import re
@@ -79,7 +83,16 @@ from pathlib import Path
 from typing import Any, Final, Literal, NoReturn
 from urllib.parse import urlsplit
 
-__all__ = ["HEC_EVENT_PATH", "MASK", "ConfigError", "Secret", "Settings", "load_settings"]
+__all__ = [
+    "HEC_EVENT_PATH",
+    "MASK",
+    "ConfigError",
+    "Secret",
+    "Settings",
+    "has_credentials",
+    "load_settings",
+    "without_credentials",
+]
 
 MASK: Final = "**********"
 HEC_EVENT_PATH: Final = "/services/collector/event"
@@ -179,7 +192,9 @@ class Settings:
     srv_dir: Path = Path("/srv")
     max_request_mb: int = 1024
     log_level: str = "INFO"
+    image_name: str | None = None
     image_version: str | None = None
+    image_revision: str | None = None
     image_digest: str | None = None
     _sources: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -208,8 +223,18 @@ class Settings:
         """Where ``mode=stage`` writes ``<model_name>.csv`` and ``.json``, ``<srv>/notebooks/data``."""
         return self.srv_dir / "notebooks" / "data"
 
+    @property
+    def image(self) -> dict[str, str | None]:
+        """The container image's name, version, source revision and digest (None where unknown)."""
+        return {
+            "name": self.image_name,
+            "version": self.image_version,
+            "revision": self.image_revision,
+            "digest": self.image_digest,
+        }
+
     def source_of(self, name: str) -> str:
-        """Where field ``name`` came from: ``"env <VARIABLE>"`` or ``"default"``."""
+        """Where field ``name`` came from: ``"env <VARIABLE>"``, ``"file <path>"`` or ``"default"``."""
         if name not in _ENV:
             raise KeyError(f"unknown setting {name!r}")
         return self._sources.get(name, "default")
@@ -237,6 +262,7 @@ _FLAG_HELP: Final = "1, true, yes, on (true) or 0, false, no, off, empty (false)
 _HOST_LABEL: Final = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
 _INDEX_NAME: Final = re.compile(r"[a-z0-9][a-z0-9_-]{0,79}")
 _DIGITS: Final = re.compile(r"[0-9]{1,18}")
+_URL_CREDENTIALS: Final = re.compile(r"(//)[^/?#\s]*@")
 
 
 def _flag(value: str) -> bool:
@@ -284,7 +310,25 @@ def _host(value: str) -> str:
     return value
 
 
+def has_credentials(url: str) -> bool:
+    """Whether ``url`` carries a user name or password (``https://user:password@host``)."""
+    try:
+        return "@" in urlsplit(url).netloc
+    except ValueError:
+        return "@" in url
+
+
+def without_credentials(text: str) -> str:
+    """``text`` with the user name and password of every URL in it replaced by ``***``."""
+    return _URL_CREDENTIALS.sub(r"\1***@", text)
+
+
 def _base_url(value: str) -> str:
+    if has_credentials(value):
+        raise ValueError(
+            "expected a URL without user name or password: Splunk does not read them from the URL; "
+            "remove them (the HEC token is set in splunk_hec_token)"
+        )
     try:
         parts = urlsplit(value)
         valid = (
@@ -369,9 +413,33 @@ _ENV: Final[Mapping[str, _EnvVar]] = {
     "srv_dir": _EnvVar("GOLDEN_SRV_DIR", _path),
     "max_request_mb": _EnvVar("GOLDEN_MAX_REQUEST_MB", _integer(1, 1 << 20)),
     "log_level": _EnvVar("GOLDEN_LOG_LEVEL", _choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
+    "image_name": _EnvVar("GOLDEN_IMAGE_NAME", str),
     "image_version": _EnvVar("GOLDEN_IMAGE_VERSION", str),
+    "image_revision": _EnvVar("GOLDEN_IMAGE_REVISION", str),
     "image_digest": _EnvVar("GOLDEN_IMAGE_DIGEST", str),
 }
+
+#: What the image's build writes about the image (name, version, source revision, creation time).
+IMAGE_FILE: Final = Path("/etc/golden/image.json")
+# Settings field -> its key in IMAGE_FILE.
+_IMAGE_FACTS: Final = {"image_name": "name", "image_version": "version", "image_revision": "revision"}
+
+
+def _image_facts(path: Path) -> dict[str, str]:
+    """The facts of :data:`IMAGE_FILE` at ``path`` that are non-empty strings. None outside the image;
+    an unreadable or damaged file leaves them unknown rather than stopping the model."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(document, dict):
+        return {}
+    return {
+        field_name: value.strip()
+        for field_name, key in _IMAGE_FACTS.items()
+        if isinstance(value := document.get(key), str) and value.strip()
+    }
+
 
 # A flag that is on requires these variables to be set.
 _REQUIRED_WHEN_ON: Final = {
@@ -390,8 +458,9 @@ def _missing(environ: Mapping[str, str], values: Mapping[str, object]) -> list[s
     ]
 
 
-def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Read and validate the settings from ``environ`` (default ``os.environ``).
+def load_settings(environ: Mapping[str, str] | None = None, *, image_file: Path = IMAGE_FILE) -> Settings:
+    """Read and validate the settings from ``environ`` (default ``os.environ``), with the image's
+    facts from ``image_file`` where no variable sets them.
 
     Raises :class:`ConfigError` listing every invalid or missing variable.
     """
@@ -406,11 +475,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         try:
             values[field_name] = var.parse(raw.strip())
         except ValueError as error:
-            shown = "(hidden)" if var.secret else repr(raw)
+            shown = "(hidden)" if var.secret else repr(without_credentials(raw))
             problems.append(f"{var.name}={shown}: {error}")
         else:
             sources[field_name] = f"env {var.name}"
     problems += _missing(env, values)
     if problems:
         raise ConfigError(problems)
+    for field_name, value in _image_facts(image_file).items():
+        if field_name not in values:
+            values[field_name] = value
+            sources[field_name] = f"file {image_file}"
     return Settings(**values, _sources=sources)

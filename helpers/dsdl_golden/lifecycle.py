@@ -406,7 +406,7 @@ def summary(model: Any = None) -> dict[str, Any]:
         framework = model.adapter.framework
     facts: dict[str, Any] = {
         "version": library_versions(framework),
-        "image": {"version": settings.image_version, "digest": settings.image_digest},
+        "image": settings.image,
     }
     if isinstance(model, GoldenModel):
         facts["summary"] = model.summary()

@@ -3,18 +3,20 @@
 Splunk hands data over as a DataFrame in which every value may be text. :class:`StandardPreprocessor`
 decides per column, at fit time, what the column holds, and records why (:meth:`describe`):
 
-- numeric (a numeric dtype, or text whose every value is a number): imputed (median by default),
-  missing indicator where useful, scaled with StandardScaler's semantics (population standard
-  deviation, near-constant columns get scale 1);
-- datetime (datetime dtype, ISO 8601 text, or listed in ``datetime_columns``, ``_time`` by default
+- numeric (a numeric dtype, nullable Int64/Float64 included, timedelta as seconds, or text whose
+  every value is a number): imputed (median by default), missing indicator where useful, scaled
+  with StandardScaler's semantics (population standard deviation, near-constant columns get scale 1);
+- datetime (datetime dtype with or without time zone, Period (its start), ISO 8601 text, or listed
+  in ``datetime_columns``, ``_time`` by default
   because its epoch-seconds text "1700000000.000" would otherwise read as a number): epoch seconds,
   hour, day of week and month (UTC), each imputed and scaled like a number;
-- boolean (bool dtype, or text of true/false, yes/no, t/f, 1/0 in any case): 1/0, missing values
-  imputed with the most frequent value, missing indicator where useful;
-- categorical (other text with at most ``max_categories`` distinct values): one-hot over the sorted
-  categories, unseen categories ignored (OneHotEncoder(handle_unknown="ignore")). Missing values are
-  their own category (``<col>_nan``, last, as OneHotEncoder does) rather than imputed: in event data
-  "missing" is often informative, and imputing would guess a value nobody saw;
+- boolean (bool or nullable boolean dtype, or text of true/false, yes/no, t/f, 1/0 in any case):
+  1/0, missing values imputed with the most frequent value, missing indicator where useful;
+- categorical (other text, category dtype included, with at most ``max_categories`` distinct
+  values): one-hot over the sorted categories, unseen categories ignored
+  (OneHotEncoder(handle_unknown="ignore")). Missing values are their own category (``<col>_nan``,
+  last, as OneHotEncoder does) rather than imputed: in event data "missing" is often informative,
+  and imputing would guess a value nobody saw;
 - high-cardinality text: frequency encoding, one feature holding the share of fit rows with the
   value (unseen values -> 0);
 - empty columns are dropped, constant ones too (unless ``drop_constant=False``), and reported.
@@ -27,7 +29,11 @@ skewed id column): frequency encoding 7 ms and 1.6 MB of output, FeatureHasher(3
 
 Output is a dense float64 array (``set_output(transform="pandas")`` for a DataFrame) with the
 features of each kept input column together, in input order, named like scikit-learn names them:
-``col``, ``missingindicator_col``, ``col_category``, ``col_nan``, ``col_hour``...
+``col``, ``missingindicator_col``, ``col_category``, ``col_nan``, ``col_hour``... Fitting refuses
+input whose columns would give two features the same name (a column ``c`` with the category ``x``
+next to a column ``c_x``), as ColumnTransformer does; frames with duplicated column names are refused
+too. Infinite values are treated as missing; they are counted apart, in :meth:`describe`'s reasons
+and in ``last_transform_report_`` (``infinite``, next to ``missing`` and ``unparsable``).
 
 At apply time the fitted schema is checked: missing columns raise a ValueError naming them, extra
 columns are ignored, type drift (numbers arriving as text, unparsable text, unseen categories) is
@@ -45,6 +51,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_timedelta64_dtype
 from sklearn.base import BaseEstimator, TransformerMixin  # type: ignore[import-untyped]
 from sklearn.utils.validation import check_is_fitted  # type: ignore[import-untyped]
 
@@ -58,13 +65,19 @@ from dsdl_golden._preprocessing.encoders import (
     fit_one_hot,
     fit_ordinal,
 )
-from dsdl_golden._preprocessing.inputs import as_frame, positional_names
+from dsdl_golden._preprocessing.inputs import (
+    as_frame,
+    check_unique_columns,
+    check_unique_outputs,
+    positional_names,
+)
 from dsdl_golden._preprocessing.parsing import (
     Coded,
     Family,
     Numbers,
     dtype_family,
     factorize_text,
+    float_values,
     missing_mask,
 )
 from dsdl_golden._preprocessing.stats import STRATEGIES, Strategy, fill_value
@@ -130,8 +143,8 @@ class StandardPreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[mis
     n_features_in_ : int
     feature_names_in_ : ndarray of str, only when fitted on a DataFrame with string column names.
     columns_ : list of FittedColumn, one per input column (see :meth:`describe`).
-    last_transform_report_ : dict, what the last :meth:`transform` saw (missing, unparsable and
-        unseen values per column, extra columns, type drift).
+    last_transform_report_ : dict, what the last :meth:`transform` saw (missing, unparsable,
+        infinite and unseen values per column, extra columns, type drift).
     """
 
     def __init__(
@@ -164,7 +177,16 @@ class StandardPreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[mis
             self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
-        self.columns_ = [self._fit_column(i, name, frame[name]) for i, name in enumerate(frame.columns)]
+        columns = [self._fit_column(i, name, frame[name]) for i, name in enumerate(frame.columns)]
+        check_unique_outputs(
+            (
+                (column.name, column.encoder.feature_names(column.name))
+                for column in columns
+                if column.encoder
+            ),
+            f"{type(self).__name__} would output feature",
+        )
+        self.columns_ = columns
         return self
 
     def transform(self, X: Any) -> NDArray[np.float64]:  # noqa: N803 (scikit-learn API)
@@ -372,6 +394,44 @@ def standard_preprocessing(
     Without ``preprocessor`` a new :class:`StandardPreprocessor` (``options`` are its parameters) is
     fitted; with one, ``df`` is only transformed. The ``target`` column is never a feature: it is
     required when fitting and dropped, when present, when transforming.
+
+    Parameters
+    ----------
+    df : DataFrame
+        At least one row and one column, column names unique.
+    target : str, optional
+        Column left out of the features.
+    preprocessor : StandardPreprocessor, optional
+        A fitted preprocessor to reuse; None fits a new one.
+    **options
+        Parameters of the new :class:`StandardPreprocessor` (only without ``preprocessor``).
+
+    Returns
+    -------
+    features : DataFrame
+        One float64 column per output feature, with ``df``'s index.
+    preprocessor : StandardPreprocessor
+        The fitted preprocessor (``preprocessor`` itself when one was passed).
+
+    Raises
+    ------
+    TypeError
+        ``df`` is not a DataFrame.
+    ValueError
+        Duplicated column names, no rows or no columns, ``target`` missing when fitting, ``options``
+        with a ``preprocessor``, output feature names that would repeat, or (transforming) columns
+        the preprocessor was fitted on are missing.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from dsdl_golden.preprocessor import standard_preprocessing
+    >>> df = pd.DataFrame({"bytes": ["1", "3", ""], "status": ["ok", "fail", "ok"], "y": [0, 1, 0]})
+    >>> features, preprocessor = standard_preprocessing(df, target="y")
+    >>> features.columns.tolist()
+    ['bytes', 'missingindicator_bytes', 'status_fail', 'status_ok']
+    >>> features["missingindicator_bytes"].tolist()
+    [0.0, 0.0, 1.0]
     """
     _require_frame(df)
     if preprocessor is not None and options:
@@ -400,9 +460,50 @@ def handle_missing(
     """A new DataFrame with the missing values of ``columns`` filled, or their rows dropped.
 
     ``median``/``mean`` fill numeric columns (all of them when ``columns`` is None), which become
-    float64 like SimpleImputer's output; ``most_frequent`` (smallest value on ties) and ``constant``
-    (``fill_value``) fill any column; ``drop`` removes the rows with a missing value. Text values "",
-    "nan" and "null" count as missing, like NaN/None.
+    float64 like SimpleImputer's output (timedelta columns stay timedeltas); ``most_frequent`` and
+    ``constant`` (``fill_value``) fill any column; ``drop`` removes the rows with a missing value.
+    Text values "", "nan" and "null" count as missing, like NaN/None; infinite values do not.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Column names must be unique; a frame without rows or columns is returned as a copy.
+    strategy : {"median", "mean", "most_frequent", "constant", "drop"}, default "median"
+        ``most_frequent`` breaks ties like SimpleImputer, taking the smallest tied value, when the
+        tied values can be ordered; values that cannot (ints and strings in one column) go to the
+        one that comes first in the column.
+    columns : sequence of column names, optional
+        Columns to fill or to look at for ``drop``; default: the numeric columns for
+        ``median``/``mean``, every column otherwise.
+    fill_value : scalar, optional
+        The value for ``constant``; it must fit the column's dtype.
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``df``; ``df`` itself is not changed.
+
+    Raises
+    ------
+    TypeError
+        ``df`` is not a DataFrame.
+    ValueError
+        Duplicated column names, an unknown strategy or column, ``median``/``mean`` of a column that
+        is not numeric, that has no observed value or that holds infinite values, ``constant``
+        without ``fill_value``, or a ``fill_value`` of another type than the column's.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from dsdl_golden.preprocessor import handle_missing
+    >>> df = pd.DataFrame({"a": [1.0, np.nan, 3.0], "s": ["x", "", 1]})
+    >>> handle_missing(df)["a"].tolist()
+    [1.0, 2.0, 3.0]
+    >>> handle_missing(df, "most_frequent", columns=["s"])["s"].tolist()
+    ['x', 'x', 1]
+    >>> handle_missing(df, "drop").index.tolist()
+    [0, 2]
     """
     _require_frame(df)
     if strategy not in _MISSING_STRATEGIES:
@@ -427,30 +528,66 @@ def _filled(
     series: pd.Series[Any], mask: NDArray[np.bool_], strategy: MissingStrategy, value: Any
 ) -> pd.Series[Any]:
     """The column with its ``mask`` rows filled by ``strategy`` (``value`` for ``constant``)."""
+    timedelta = is_timedelta64_dtype(series.dtype)
     if strategy in ("median", "mean"):
-        return series.astype(np.float64).mask(mask, _observed_fill(series[~mask], strategy))
+        fill = _observed_fill(series[~mask], strategy)
+        if timedelta:
+            return series.mask(mask, pd.Timedelta(seconds=fill))
+        return series.astype(np.float64).mask(mask, fill)
     if strategy == "most_frequent":
         value = _observed_fill(series[~mask], strategy)
     try:
-        return series.mask(mask, value)
+        filled = series.mask(mask, value)
     except (TypeError, ValueError) as error:
-        raise ValueError(
-            f"cannot fill column {series.name!r} of dtype {series.dtype} with {value!r}: "
-            "pass a fill_value of the column's type."
-        ) from error
+        raise _fill_error(series, value) from error
+    if series.dtype not in (filled.dtype, object):
+        raise _fill_error(series, value)  # pandas would have made it an object column
+    return filled
+
+
+def _fill_error(series: pd.Series[Any], value: Any) -> ValueError:
+    """The error for a fill value that does not fit the column's dtype."""
+    return ValueError(
+        f"cannot fill column {series.name!r} of dtype {series.dtype} with {value!r}: "
+        "pass a fill_value of the column's type."
+    )
 
 
 def _observed_fill(observed: pd.Series[Any], strategy: Strategy) -> Any:
-    """Median, mean or most frequent (smallest on ties) of a column's observed values."""
+    """Median or mean (float, seconds for timedeltas) or most frequent value of a column's observed values.
+
+    Ties of the most frequent value go to the smallest, like SimpleImputer, when the tied values can
+    be ordered, and otherwise (ints and strings, say) to the one that comes first in the column.
+    """
     if observed.empty:
         raise ValueError(
             f"column {observed.name!r} has no observed values to take a {strategy} from; "
             "drop it or use strategy='constant'."
         )
-    if dtype_family(observed) == "numeric":
-        return fill_value(observed.to_numpy(dtype=np.float64), strategy)
-    counts = observed.value_counts()
-    return min(counts.index[counts == counts.max()])
+    if strategy == "most_frequent":
+        if dtype_family(observed) == "numeric" and not is_timedelta64_dtype(observed.dtype):
+            return fill_value(float_values(observed), strategy)
+        return _mode(observed)
+    values = float_values(observed)
+    infinite = int(np.count_nonzero(np.isinf(values)))
+    if infinite:
+        raise ValueError(
+            f"column {observed.name!r} holds {infinite} infinite values, which are not missing values and "
+            f"would enter its {strategy}: make them missing first (df.replace([np.inf, -np.inf], np.nan)) "
+            "or use strategy='most_frequent' or 'constant'."
+        )
+    return fill_value(values, strategy)
+
+
+def _mode(observed: pd.Series[Any]) -> Any:
+    """Most frequent value; ties: the smallest when they can be ordered, else the first in the column."""
+    codes, uniques = pd.factorize(observed)  # uniques in order of first appearance
+    counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    tied = list(uniques[counts == counts.max()])
+    try:
+        return min(tied)
+    except TypeError:
+        return tied[0]
 
 
 def encode_categorical(
@@ -463,13 +600,57 @@ def encode_categorical(
     ``onehot``: one 0/1 column per sorted category, ``<col>_<category>``, missing values as ``<col>_nan``;
     ``frequency``: the share of rows holding the value; ``ordinal``: the position among the sorted
     categories (missing -> NaN). Values are compared as text.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Column names must be unique. A frame without columns, or without text columns when
+        ``columns`` is None, is returned as a copy; without rows, one-hot columns have no categories.
+    columns : sequence of column names, optional
+        Columns to encode, of any dtype; default: the text columns (object, string and category
+        dtypes; numbers, booleans, datetimes, timedeltas and periods are left alone).
+    method : {"onehot", "frequency", "ordinal"}, default "onehot"
+
+    Returns
+    -------
+    DataFrame
+        The columns of ``df`` in order, each encoded one replaced by its encoding.
+
+    Raises
+    ------
+    TypeError
+        ``df`` is not a DataFrame.
+    ValueError
+        Duplicated column names, an unknown method or column, or two output columns with the same
+        name (a column ``c`` holding ``x`` next to a column ``c_x``): like scikit-learn's
+        ColumnTransformer, output names are never silently repeated or renamed; rename a column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from dsdl_golden.preprocessor import encode_categorical
+    >>> df = pd.DataFrame({"n": [1, 2, 3], "c": ["b", "a", None]})
+    >>> encode_categorical(df).columns.tolist()
+    ['n', 'c_a', 'c_b', 'c_nan']
+    >>> encode_categorical(df, method="frequency")["c"].round(2).tolist()
+    [0.33, 0.33, 0.33]
+    >>> encode_categorical(pd.DataFrame({"c": ["x", "y"], "c_x": [1.0, 2.0]}))
+    Traceback (most recent call last):
+    ...
+    ValueError: encode_categorical would output column 'c_x' twice: from column 'c' and from column 'c_x'. ...
     """
     _require_frame(df)
     fit = _CATEGORICAL_FITS.get(method)
     if fit is None:
         raise ValueError(f"method must be one of {sorted(_CATEGORICAL_FITS)}, got {method!r}.")
     selected = set(_select_columns(df, columns, text_only=columns is None))
+    if not selected:
+        return df.copy()
     pieces = [_encoded(df[name], name, fit) if name in selected else df[[name]] for name in df.columns]
+    check_unique_outputs(
+        ((name, [str(c) for c in piece.columns]) for name, piece in zip(df.columns, pieces, strict=True)),
+        "encode_categorical would output column",
+    )
     return pd.concat(pieces, axis=1)
 
 
@@ -508,11 +689,12 @@ def _select_columns(
 
 
 def _require_frame(df: Any) -> None:
-    """Raise a TypeError unless ``df`` is a DataFrame."""
+    """Raise a TypeError unless ``df`` is a DataFrame, a ValueError when column names repeat."""
     if not isinstance(df, pd.DataFrame):
         raise TypeError(
             f"df must be a pandas DataFrame, got {type(df).__name__}; wrap arrays in pd.DataFrame(...)."
         )
+    check_unique_columns(df, "df")
 
 
 def _is_positive_int(value: object) -> bool:

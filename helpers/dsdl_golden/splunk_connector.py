@@ -112,8 +112,8 @@ def get_data(
     )
     spl = prepare_query(query, fields=fields, max_rows=max_rows)
     check = deadline(timeout, spl)
-    service = connect(access, timeout=min(timeout, 60.0))
-    with translated_errors(access):
+    service = connect(access, deadline=check)
+    with translated_errors(access, check):
         stream = _STRATEGIES[method](service, spl, earliest=earliest, latest=latest, check=check)
         rows = list(_counted(stream, _progress_wanted(progress)))
     if max_rows is not None and len(rows) > max_rows:
@@ -162,7 +162,10 @@ def send_results(
         **({"host": host} if host else {}),
     }
     events = list(rows_as_events(df, envelope, time_field))
-    transport = HecTransport(url, secret, verify=config.tls_verify, timeout=timeout)
+    try:
+        transport = HecTransport(url, secret, verify=config.tls_verify, timeout=timeout)
+    except ValueError as error:  # a user name or password in the URL
+        raise SplunkConfigError(f"hec_url/splunk_hec_url: {error}") from None
     try:
         return send_events(
             transport, events, batch_events=batch_events, batch_bytes=batch_bytes, retries=retries

@@ -135,7 +135,9 @@ class Telemetry:
             "use_case": settings.use_case,
             "model": None,
             "run_id": uuid.uuid4().hex,
+            "image_name": settings.image_name,
             "image_version": settings.image_version,
+            "image_revision": settings.image_revision,
             "image_digest": settings.image_digest,
         }
         self._context_fields = _flat_fields(self.context)
@@ -258,7 +260,13 @@ def build_telemetry(
         return Telemetry(settings, None, disabled_reason="splunk_hec_enabled is off")
     if not settings.hec_enabled or settings.splunk_hec_url is None:
         return Telemetry(settings, None, disabled_reason="splunk_hec_url or splunk_hec_token is not set")
-    transport = HecTransport(settings.splunk_hec_url, settings.splunk_hec_token, verify=settings.tls_verify)
+    try:
+        transport = HecTransport(
+            settings.splunk_hec_url, settings.splunk_hec_token, verify=settings.tls_verify
+        )
+    except ValueError as error:  # a URL with credentials (Settings built without load_settings)
+        logger.warning("telemetry is off: %s", error)
+        return Telemetry(settings, None, disabled_reason=str(error))
     spool = Spool(Path(settings.spool_dir), max_bytes=spool_max_bytes)
     return Telemetry(settings, DeliveryClient(transport, spool, options))
 

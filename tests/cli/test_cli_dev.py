@@ -108,6 +108,8 @@ class DevProcess:
             values["jupyter_token"] = found["jupyter"].group(2)
         values["rest"] = re.search(r"^  REST +(\S+)", text, re.M).group(1)  # type: ignore[union-attr]
         values["ca"] = re.search(r"^  CA +(\S+)", text, re.M).group(1)  # type: ignore[union-attr]
+        control = re.search(r"^  control +\S+ +token (\S+)", text, re.M)
+        values["control_token"] = control.group(1)  # type: ignore[union-attr]
         values["token"] = re.search(r"^  api token +(\S+)", text, re.M).group(1)  # type: ignore[union-attr]
         values.update(re.findall(r"^export (\w+)=(\S+)$", text, re.M))
         return values
@@ -189,7 +191,7 @@ def test_dev_runs_everything_and_stops_on_ctrl_c(
     assert capsys.readouterr().out.startswith("status: success\nmessage: /fit done successfully\n")
 
     # The runtime's telemetry reached the emulator: the request event and the fit's metrics.
-    control = ControlClient(values["rest"], values["ca"])
+    control = ControlClient(values["rest"], values["ca"], token=values["control_token"])
     events = wait_for(lambda: request_events(control), 30, "the /fit request event")
     assert {"path": "/fit", "status": "success", "model_name": "churn"}.items() <= events[0].items()
     metrics = wait_for(lambda: control.events(index="golden_metrics"), 30, "metrics in golden_metrics")

@@ -136,7 +136,7 @@ def test_subprocess_mode(tmp_path: Path) -> None:
         failed = oneshot(splunk, "search index=web | head 1")
         assert failed.json() == {"messages": [{"type": "FATAL", "text": "boom"}]}
         splunk.control.add_hec_token("second", indexes=["web"], use_ack=False)
-        assert "second" in [token["token"] for token in splunk.control.configure()["hec_tokens"]]
+        assert "second" in [token["token"] for token in splunk.control.config(reveal=True)["hec_tokens"]]
         splunk.control.reset()
         assert splunk.control.info()["events"] == 0
     assert splunk.process.returncode == 0

@@ -132,6 +132,7 @@ def test_rest_listener_faults(emulator: SplunkEmulator, hec: requests.Session) -
 
 def test_control_api_over_http(emulator: SplunkEmulator, hec: requests.Session) -> None:
     control = emulator.rest_url + "/__mock__"
+    hec.headers["Authorization"] = f"Bearer {emulator.control_token}"
     hec.post(emulator.hec_url + EVENT, data='{"event":"a","index":"web"}{"event":"b"}', headers=HEADERS)
     assert [event["event"] for event in hec.get(control + "/hec/events", params={"index": "web"}).json()] == [
         "a"
@@ -154,7 +155,9 @@ def test_control_api_over_http(emulator: SplunkEmulator, hec: requests.Session) 
         json={"max_content_length": 10, "hec_tokens": [{"token": "T2", "index": "web", "useACK": False}]},
     ).json()
     assert config["max_content_length"] == 10
-    assert "T2" in [token["token"] for token in config["hec_tokens"]]
+    assert [token["token"] for token in config["hec_tokens"]][-1] == "****"
+    revealed = hec.get(control + "/config", params={"reveal": "true"}).json()
+    assert "T2" in [token["token"] for token in revealed["hec_tokens"]]
     assert hec.put(control + "/config", json={"no_such_setting": 1}).status_code == 400
     assert hec.put(control + "/config", json={"max_content_length": "big"}).status_code == 400
     assert "dot-separated" in hec.put(control + "/config", json={"splunk_version": "nine"}).json()["error"]
@@ -166,6 +169,7 @@ def test_control_api_over_http(emulator: SplunkEmulator, hec: requests.Session) 
 
 def test_control_api_datasets_and_refuse(emulator: SplunkEmulator, hec: requests.Session) -> None:
     control = emulator.rest_url + "/__mock__"
+    hec.headers["Authorization"] = f"Bearer {emulator.control_token}"
     reply = hec.post(control + "/datasets", json={"name": "index=web", "rows": [{"a": 1}, {"a": 2}]})
     assert reply.json() == {"rows": 2}
     assert hec.post(control + "/refuse", json={"listener": "hec", "seconds": 2}).ok

@@ -523,3 +523,109 @@ def test_urllib3_client_with_retries_on_busy(emulator: SplunkEmulator) -> None:
 
 def test_options_on_event_endpoint(emulator: SplunkEmulator, hec: requests.Session) -> None:
     assert hec.options(emulator.hec_url + "/services/collector/event/1.0").status_code == 200
+
+
+INVALID = '{{"text":"Invalid data format","code":6,"invalid-event-number":{}}}'
+
+
+@pytest.mark.parametrize(
+    ("body", "number"),
+    [
+        ('{"event": NaN}', 0),
+        ('{"event":"a","fields":{"x":Infinity}}', 0),
+        ('{"event":"a"}{"event":-Infinity}', 1),
+        ('{"event":"a"}\n{"event":"b","fields":{"x":NaN}}\n', 1),
+        ('{"event":"a","time":"NaN"}', 0),
+        ('{"event":"a","time":"inf"}', 0),
+        ('{"event":"a","time":"1_000"}', 0),
+        ('{"event":"metric","index":"_metrics","fields":{"metric_name":"m","_value":"nan"}}', 0),
+        ('{"event":"metric","index":"_metrics","fields":{"metric_name:m":"-Infinity"}}', 0),
+    ],
+)
+def test_nan_and_infinity_are_invalid_data(
+    emulator: SplunkEmulator, hec: requests.Session, body: str, number: int
+) -> None:
+    reply = hec.post(emulator.hec_url + EVENT, data=body, headers=splunk(TOKEN))
+    assert (reply.status_code, reply.text) == (400, INVALID.format(number))
+    assert len(emulator.events()) == number
+
+
+def test_gzip_body_of_several_members(emulator: SplunkEmulator, hec: requests.Session) -> None:
+    headers = {**splunk(TOKEN), "Content-Encoding": "gzip"}
+    body = gzip.compress(b'{"event":"first"}\n') + gzip.compress(b'{"event":"second"}')
+    reply = hec.post(emulator.hec_url + EVENT, data=body, headers=headers)
+    assert reply.text == '{"text":"Success","code":0}'
+    assert [event["event"] for event in emulator.events()] == ["first", "second"]
+    truncated = body + gzip.compress(b'{"event":"third"}')[:-4]
+    reply = hec.post(emulator.hec_url + EVENT, data=truncated, headers=headers)
+    assert (reply.status_code, reply.text) == (400, INVALID.format(0))
+    garbage = hec.post(emulator.hec_url + EVENT, data=body + b"not gzip", headers=headers)
+    assert (garbage.status_code, garbage.text) == (400, INVALID.format(0))
+    emulator.configure(max_content_length=30)
+    member = gzip.compress(b'{"event":"' + b"x" * 15 + b'"}')  # 28 bytes decompressed
+    too_big = hec.post(emulator.hec_url + EVENT, data=member + member, headers=headers)
+    assert too_big.status_code == 413
+    assert len(emulator.events()) == 2
+
+
+def nested(depth: int) -> str:
+    """An event whose envelope is ``depth`` levels deep (the envelope object counts as one)."""
+    return '{"event":' + "[" * (depth - 1) + "1" + "]" * (depth - 1) + "}"
+
+
+@pytest.mark.parametrize("separator", ["\n", ""])
+def test_deeply_nested_json_is_invalid_data(
+    emulator: SplunkEmulator, hec: requests.Session, separator: str
+) -> None:
+    for depth in (100_000, 1_000, 513):
+        body = '{"event":"ok"}' + separator + nested(depth)
+        reply = hec.post(emulator.hec_url + EVENT, data=body, headers=splunk(TOKEN))
+        assert (reply.status_code, reply.text) == (400, INVALID.format(1)), depth
+    reply = hec.post(emulator.hec_url + EVENT, data=nested(512), headers=splunk(TOKEN))
+    assert reply.text == '{"text":"Success","code":0}'
+    assert [event["event"] for event in emulator.events()][-1] == json.loads(nested(512))["event"]
+    assert all(entry["status"] in (200, 400) for entry in emulator.requests_log("hec"))
+
+
+def test_deeply_nested_ack_body_is_invalid_data(emulator: SplunkEmulator, hec: requests.Session) -> None:
+    headers = {**splunk(ACK_TOKEN), "X-Splunk-Request-Channel": CHANNEL}
+    body = '{"acks":' + "[" * 100_000 + "]" * 100_000 + "}"
+    reply = hec.post(emulator.hec_url + "/services/collector/ack", data=body, headers=headers)
+    assert (reply.status_code, reply.text) == (400, INVALID.format(0))
+
+
+def test_metric_event_with_many_fields_is_read_back_in_linear_time(
+    emulator: SplunkEmulator, hec: requests.Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dsdl_golden.emulator import hec as hec_module
+
+    count = 3_000
+    fields: dict[str, object] = {f"metric_name:m{number}": number for number in range(count)}
+    fields.update({"region": "eu", "host_group": "a"})
+    event = {"event": "metric", "index": "_metrics", "fields": fields}
+    assert hec.post(emulator.hec_url + EVENT, data=json.dumps(event), headers=splunk(TOKEN)).ok
+    calls = {"loads": 0, "dimensions": 0}
+
+    class CountingJson:
+        def __getattr__(self, name: str) -> object:
+            return getattr(json, name)
+
+        @staticmethod
+        def loads(text: str | bytes) -> object:
+            calls["loads"] += 1
+            return json.loads(text)
+
+    dimensions = hec_module._dimensions
+
+    def counting_dimensions(fields: dict[str, object]) -> dict[str, object]:
+        calls["dimensions"] += 1
+        return dimensions(fields)
+
+    monkeypatch.setattr(hec_module, "json", CountingJson())
+    monkeypatch.setattr(hec_module, "_dimensions", counting_dimensions)
+    metrics = emulator.events("_metrics", "metric")
+    assert [(m["metric_name"], m["value"]) for m in metrics] == [(f"m{n}", float(n)) for n in range(count)]
+    assert all(m["fields"] == {"region": "eu", "host_group": "a"} for m in metrics)
+    metrics[0]["fields"]["region"] = "changed"
+    assert metrics[1]["fields"]["region"] == "eu"  # each record has its own fields
+    assert calls == {"loads": 1, "dimensions": 1}  # once per HEC event, not once per measurement

@@ -25,10 +25,12 @@ import pytest
 import urllib3
 
 from dsdl_golden.emulator import SplunkEmulator
+from goldenimage.spec import load_spec
 
 pytestmark = [pytest.mark.image, pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
+SPEC = load_spec()
 TOKEN = "api-container-5b0e7f21-token"
 HEC_TOKEN = "hec-container-8d21c3aa"
 ENGINE = [
@@ -200,9 +202,17 @@ def test_the_api_fits_and_applies_the_template_over_https_and_reports_to_splunk(
     applied = container.call("/apply", frame.drop(columns="churn").head(20), meta)
     assert applied["status"] == "success", applied["message"]
     deadline = time.monotonic() + 60
-    while not [event for event in splunk.events(index="main") if event["event"].get("type") == "fit"]:
+    while not (
+        fits := [event for event in splunk.events(index="main") if event["event"].get("type") == "fit"]
+    ):
         assert time.monotonic() < deadline, "no fit event reached the emulator"
         time.sleep(0.5)
+    # Telemetry says which image ran: the facts its build wrote into /etc/golden/image.json.
+    facts = json.loads(container.exec("cat", "/etc/golden/image.json"))
+    assert (facts["name"], facts["version"]) == (SPEC.raw["image"]["name"], SPEC.version)
+    assert {key: fits[0]["fields"].get(f"image_{key}") for key in ("name", "version", "revision")} == {
+        key: facts[key] for key in ("name", "version", "revision")
+    }
     assert container.exec("id", "-u").strip() == "1001"
     modes = container.exec("stat", "-c", "%n %a %u:%g", "/dltk", "/srv", "/etc/passwd").split("\n")
     assert modes[:3] == ["/dltk 775 1001:0", "/srv 775 1001:0", "/etc/passwd 664 0:0"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import socket
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -214,3 +216,113 @@ def test_validate_names_a_bad_hec_token(settings: Callable[..., Settings]) -> No
     (problem,) = report.problems
     assert problem.name == "hec.token"
     assert "splunk_hec_token" in problem.fix
+
+
+@pytest.fixture
+def stalled_port() -> Iterator[int]:
+    """A loopback server that accepts connections and never answers (a splunkd that hangs)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    for connection in held:
+        connection.close()
+    listener.close()
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("method", ["export", "job"])
+def test_a_stalled_splunkd_times_out_naming_the_timeout(stalled_port: int, method: str) -> None:
+    stalled = load_settings(
+        {
+            "splunk_access_enabled": "1",
+            "splunk_access_host": "127.0.0.1",
+            "splunk_access_port": str(stalled_port),
+            "splunk_access_token": SEARCH_TOKEN,
+        }
+    )
+    with pytest.raises(splunk.SplunkTimeoutError, match=r"timeout=2 s"):
+        splunk.get_data("index=web", method=method, timeout=2, settings=stalled, progress=False)
+
+
+@pytest.mark.timeout(20)
+def test_validate_does_not_hang_on_a_stalled_splunkd(stalled_port: int) -> None:
+    stalled = load_settings(
+        {
+            "splunk_access_enabled": "1",
+            "splunk_access_host": "127.0.0.1",
+            "splunk_access_port": str(stalled_port),
+            "splunk_access_token": SEARCH_TOKEN,
+        }
+    )
+    report = splunk.validate_splunk_config(stalled, timeout=1)
+    (problem,) = [check for check in report.problems if check.name.startswith("rest.")]
+    assert "timeout=1 s" in problem.detail
+
+
+@pytest.mark.timeout(15)
+def test_a_stalled_status_poll_is_bounded_by_the_deadline_and_cancels_the_job(
+    server: SplunkEmulator, settings: Callable[..., Settings]
+) -> None:
+    # server/info and the job's creation answer at once; status polls stall far beyond timeout=2.
+    server.configure(job_duration_ms=60_000)
+    server.inject_fault(listener="rest", path="/services/server/info", method="GET", times=None)
+    server.inject_fault(listener="rest", path=None, method="GET", delay_ms=30_000, times=None)
+    with pytest.raises(splunk.SplunkTimeoutError, match="timeout=2 s"):
+        splunk.get_data("index=web", earliest="0", method="job", timeout=2, settings=settings())
+    assert any(entry["path"].endswith("/control") for entry in server.requests_log("rest"))
+
+
+@pytest.mark.parametrize("method", ["export", "job"])
+def test_a_search_failing_while_running_carries_splunks_message(
+    server: SplunkEmulator, settings: Callable[..., Settings], method: str
+) -> None:
+    text = "Error in 'lookup' command: Could not find all of the specified lookup fields in the table."
+    server.fail_search("search index=web | lookup users uid", text)
+    with pytest.raises(splunk.SplunkSearchError) as raised:
+        splunk.get_data("index=web | lookup users uid", earliest="0", method=method, settings=settings())
+    assert text in str(raised.value)
+
+
+def test_an_xml_error_from_splunkd_shows_the_message_text_not_xml(
+    server: SplunkEmulator, settings: Callable[..., Settings]
+) -> None:
+    server.inject_fault(
+        listener="rest",
+        path="/services/search/v2/jobs/",
+        method="POST",
+        status=503,
+        body='<?xml version="1.0" encoding="UTF-8"?>\n<response>\n  <messages>\n'
+        '    <msg type="ERROR">Search not executed: The maximum number of concurrent historical '
+        "searches on this instance has been reached.</msg>\n  </messages>\n</response>\n",
+        headers={"Content-Type": "text/xml; charset=utf-8"},
+    )
+    with pytest.raises(splunk.SplunkSearchError) as raised:
+        splunk.get_data("index=web", earliest="0", method="job", settings=settings())
+    message = str(raised.value)
+    assert "HTTP 503" in message
+    assert (
+        "The maximum number of concurrent historical searches on this instance has been reached." in message
+    )
+    assert "<" not in message
+
+
+def test_send_results_refuses_credentials_in_the_hec_url(settings: Callable[..., Settings]) -> None:
+    with pytest.raises(splunk.SplunkConfigError, match="hec_url") as raised:
+        splunk.send_results(
+            pd.DataFrame({"a": [1]}), settings=settings(), hec_url="https://user:hunter2-pw@127.0.0.1:8088"
+        )
+    assert "hunter2-pw" not in str(raised.value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -194,3 +195,21 @@ def test_the_token_never_shows(
     assert hec_token not in caplog.text
     assert hec_token.encode() not in spooled
     assert all(hec_token not in json.dumps(event) for event in splunk.events())
+
+
+def test_a_plain_http_hec_url_warns_once_to_use_https(
+    settings_for: Callable[..., Settings], hec_token: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as probe:  # a port of our own, so that no other test warned about it before
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+        with caplog.at_level(logging.WARNING, logger="dsdl_golden.telemetry"):
+            for _ in range(2):
+                telemetry = build_telemetry(settings_for(splunk_hec_url=url))
+                telemetry.close(1)
+    warned = [record.getMessage() for record in caplog.records if "clear text" in record.getMessage()]
+    assert len(warned) == 1, caplog.text
+    assert "splunk_hec_url" in warned[0]
+    assert url in warned[0]
+    assert "https://" in warned[0]
+    assert hec_token not in caplog.text

@@ -434,6 +434,7 @@ def print_summary(
     write(f"  {'HEC':<10} {emulator.hec_url}   Splunk emulator pid {emulator.pid}\n")
     write(f"  {'REST':<10} {emulator.rest_url}   user {SEARCH_USER}, password {tokens.search_password}\n")
     write(f"  {'CA':<10} {emulator.ca_bundle}\n")
+    write(f"  {'control':<10} {emulator.rest_url}/__mock__/   token {emulator.control_token}\n")
     write(f"  {'api token':<10} {tokens.api_token}\n")
     write(f"\nTry the model API:\n  {_example(workspace, shown['API'][0], tokens.api_token)}\n")
     write("\nEnvironment for a shell (notebook helpers and golden call use it):\n")

@@ -53,7 +53,7 @@ def save_model(model: GoldenModel, name: str, directory: Path) -> Path:
             "summary": model.summary(),
             "metrics": model.metrics,
             "versions": library_versions(adapter.framework),
-            "image": {"version": settings.image_version, "digest": settings.image_digest},
+            "image": settings.image,
             "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 
 from dsdl_golden._preprocessing.parsing import (
     Coded,
@@ -22,9 +23,6 @@ from dsdl_golden._preprocessing.parsing import (
     seconds_table,
     spread,
 )
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 Kind = Literal["numeric", "boolean", "datetime", "categorical", "high_cardinality", "empty"]
 #: Distinct text values tried first, so that a column of ids is rejected as numbers without parsing all.
@@ -55,11 +53,13 @@ def infer_column(
     if name in datetime_columns:
         inferred = Inferred("datetime", "listed in datetime_columns", parse_datetimes(series))
     elif family == "numeric":
-        inferred = Inferred("numeric", f"{series.dtype} dtype", parse_numbers(series))
+        unit = " (seconds)" if series.dtype.kind == "m" else ""
+        inferred = Inferred("numeric", f"{series.dtype} dtype{unit}", parse_numbers(series))
     elif family == "boolean":
         inferred = Inferred("boolean", f"{series.dtype} dtype", parse_booleans(series))
     elif family == "datetime":
-        inferred = Inferred("datetime", f"{series.dtype} dtype", parse_datetimes(series))
+        start = " (start of each period)" if isinstance(series.dtype, pd.PeriodDtype) else ""
+        inferred = Inferred("datetime", f"{series.dtype} dtype{start}", parse_datetimes(series))
     else:
         inferred = _infer_text(factorize_text(series), max_categories)
     return _with_content(inferred)
@@ -104,6 +104,8 @@ def _with_content(inferred: Inferred) -> Inferred:
     reason = inferred.reason
     if parsed.unparsable:
         reason += f"; {parsed.unparsable} values did not parse and are treated as missing"
+    if parsed.infinite:
+        reason += f"; {parsed.infinite} infinite values are treated as missing"
     low, high = np.nanmin(parsed.values), np.nanmax(parsed.values)
     constant = bool(low == high and not missing.any())
     if constant:

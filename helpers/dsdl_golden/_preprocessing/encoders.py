@@ -49,6 +49,7 @@ class ColumnReport:
 
     missing: int
     unparsable: int = 0
+    infinite: int = 0
     unseen: int = 0
     unseen_examples: tuple[str, ...] = ()
 
@@ -135,8 +136,8 @@ class NumericEncoder(ColumnEncoder[Numbers]):
         return _PARSERS[self.kind](series)
 
     def report(self, parsed: Numbers) -> ColumnReport:
-        missing = int(np.count_nonzero(np.isnan(parsed.values))) - parsed.unparsable
-        return ColumnReport(missing, parsed.unparsable)
+        missing = int(np.count_nonzero(np.isnan(parsed.values))) - parsed.unparsable - parsed.infinite
+        return ColumnReport(missing, parsed.unparsable, parsed.infinite)
 
     def write(self, parsed: Numbers, rows: slice, out: NDArray[np.float64]) -> None:
         values = parsed.values[rows]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterable
 from typing import Any
 
 import pandas as pd
@@ -43,11 +44,42 @@ def _check_frame(frame: pd.DataFrame) -> None:
             f"Found array with 0 feature(s) (shape={frame.shape}) while a minimum of 1 is required: "
             "pass a DataFrame with at least one column."
         )
-    duplicated = frame.columns[frame.columns.duplicated()].unique().tolist()
-    if duplicated:
-        raise ValueError(f"X has duplicate column names {duplicated}; rename them so each name is unique.")
+    check_unique_columns(frame, "X")
     complex_columns = [str(name) for name, dtype in frame.dtypes.items() if is_complex_dtype(dtype)]
     if complex_columns:
         raise ValueError(
             f"Complex data not supported: columns {complex_columns}; pass real parts or magnitudes instead."
         )
+
+
+def check_unique_columns(frame: pd.DataFrame, what: str) -> None:
+    """Raise a ValueError naming the duplicated column names of ``frame`` (called ``what`` in the message).
+
+    Selecting a duplicated name gives a DataFrame where a column is expected, so every public
+    preprocessing function refuses such frames up front rather than failing somewhere inside.
+    """
+    if frame.columns.is_unique:
+        return
+    duplicated = frame.columns[frame.columns.duplicated()].unique().tolist()
+    raise ValueError(
+        f"{what} has duplicate column names {duplicated}; rename them so each name is unique "
+        "(for instance by assigning a new list to .columns)."
+    )
+
+
+def check_unique_outputs(outputs: Iterable[tuple[Hashable, list[str]]], what: str) -> None:
+    """Raise a ValueError when two input columns produce the same output name.
+
+    ``outputs`` pairs each input column with its output names; ``what`` names an output in the
+    message ("encode_categorical would output column", ...). scikit-learn's ColumnTransformer refuses
+    non-unique output names the same way rather than renaming them.
+    """
+    sources: dict[str, Hashable] = {}
+    for column, names in outputs:
+        for name in names:
+            first = sources.setdefault(name, column)
+            if first is not column and first != column:
+                raise ValueError(
+                    f"{what} {name!r} twice: from column {first!r} and from column {column!r}. Rename one "
+                    "of these columns, or leave it out of the encoded columns."
+                )

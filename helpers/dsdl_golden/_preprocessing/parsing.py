@@ -2,7 +2,10 @@
 
 Missing values are NaN, ``None``/``pd.NA`` and, in text, the tokens ``""``, ``"nan"`` and ``"null"``
 (case-insensitive, surrounding blanks ignored): Splunk writes empty fields as empty strings.
-Infinite numbers are treated as missing too.
+Infinite numbers are treated as missing too, and counted apart (:attr:`Numbers.infinite`) so that
+reports can tell them from missing values.
+
+Timedelta columns are numbers of seconds; Period columns are datetimes (the start of each period).
 """
 
 from __future__ import annotations
@@ -13,7 +16,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import is_bool_dtype, is_datetime64_any_dtype, is_numeric_dtype
+from pandas.api.types import (
+    is_bool_dtype,
+    is_datetime64_any_dtype,
+    is_numeric_dtype,
+    is_timedelta64_dtype,
+)
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -35,10 +43,11 @@ _ONE_SECOND = pd.Timedelta(seconds=1)
 
 @dataclass(frozen=True, eq=False)
 class Numbers:
-    """A column parsed to float64: NaN marks missing values and values that did not parse."""
+    """A column parsed to float64: NaN marks missing, infinite and unparsable values (both counted)."""
 
     values: NDArray[np.float64]
     unparsable: int = 0
+    infinite: int = 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,15 +64,25 @@ class Coded:
 
 
 def dtype_family(series: pd.Series[Any]) -> Family:
-    """Coarse type of a column's dtype; every dtype that is not numeric, boolean or datetime is text."""
+    """Coarse type of a column's dtype; every dtype that is not numeric, boolean or datetime is text.
+
+    Timedeltas are numeric (seconds, see :func:`float_values`), Periods are datetimes.
+    """
     dtype = series.dtype
     if is_bool_dtype(dtype):
         return "boolean"
-    if is_numeric_dtype(dtype):
+    if is_numeric_dtype(dtype) or is_timedelta64_dtype(dtype):
         return "numeric"
-    if is_datetime64_any_dtype(dtype):
+    if is_datetime64_any_dtype(dtype) or isinstance(dtype, pd.PeriodDtype):
         return "datetime"
     return "text"
+
+
+def float_values(series: pd.Series[Any]) -> NDArray[np.float64]:
+    """A numeric or boolean column as float64 (NaN where missing); timedeltas in seconds."""
+    if is_timedelta64_dtype(series.dtype):
+        return np.asarray(series.dt.total_seconds(), dtype=np.float64)
+    return series.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def as_text(series: pd.Series[Any]) -> pd.Series[str]:
@@ -104,19 +123,23 @@ def _from_table(coded: Coded, table: Table) -> Numbers:
 def spread(coded: Coded, parsed: NDArray[np.float64]) -> Numbers:
     """Rows valued from their distinct value's parsed number (NaN in ``parsed`` = did not parse)."""
     failed = np.isnan(parsed)
-    unparsable = 0
-    if failed.any():
+    infinite = np.isinf(parsed)
+    unparsable = n_infinite = 0
+    if failed.any() or infinite.any():
         counts = np.bincount(coded.codes[coded.codes >= 0], minlength=len(parsed))
         unparsable = int(counts[failed].sum())
-    return Numbers(np.append(_finite(parsed), np.nan)[coded.codes], unparsable)  # code -1: the NaN
+        n_infinite = int(counts[infinite].sum())
+    finite = np.where(infinite, np.nan, parsed) if n_infinite else parsed
+    return Numbers(np.append(finite, np.nan)[coded.codes], unparsable, n_infinite)  # code -1: the NaN
 
 
-def _finite(values: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``values`` with infinities replaced by NaN (a copy only when there are some)."""
+def _finite(values: NDArray[np.float64], unparsable: int = 0) -> Numbers:
+    """``values`` with infinities replaced by NaN (a copy only when there are some) and counted."""
     infinite = np.isinf(values)
-    if infinite.any():
-        return np.where(infinite, np.nan, values)
-    return values
+    n_infinite = int(np.count_nonzero(infinite))
+    if n_infinite:
+        values = np.where(infinite, np.nan, values)
+    return Numbers(values, unparsable, n_infinite)
 
 
 def number_table(uniques: pd.Index[str]) -> NDArray[np.float64]:
@@ -142,7 +165,7 @@ def seconds_table(uniques: pd.Index[str]) -> NDArray[np.float64]:
 def parse_numbers(series: pd.Series[Any]) -> Numbers:
     """The column as numbers; text is parsed, values that are not numbers become NaN."""
     if dtype_family(series) in ("numeric", "boolean"):
-        return Numbers(_finite(series.to_numpy(dtype=np.float64, na_value=np.nan)))
+        return _finite(float_values(series))
     return _parse_text(series, number_table)
 
 
@@ -153,9 +176,10 @@ def parse_booleans(series: pd.Series[Any]) -> Numbers:
         return Numbers(series.to_numpy(dtype=np.float64, na_value=np.nan))
     if family != "numeric":
         return _from_table(factorize_text(series), boolean_table)
-    values = _finite(series.to_numpy(dtype=np.float64, na_value=np.nan))
+    numbers = _finite(float_values(series))
+    values = numbers.values
     invalid = ~np.isnan(values) & (values != 0.0) & (values != 1.0)
-    return Numbers(np.where(invalid, np.nan, values), int(np.count_nonzero(invalid)))
+    return Numbers(np.where(invalid, np.nan, values), int(np.count_nonzero(invalid)), numbers.infinite)
 
 
 def parse_datetimes(series: pd.Series[Any]) -> Numbers:
@@ -167,7 +191,11 @@ def parse_datetimes(series: pd.Series[Any]) -> Numbers:
     outside = np.abs(numbers.values) > _MAX_EPOCH_SECONDS
     if not outside.any():
         return numbers
-    return Numbers(np.where(outside, np.nan, numbers.values), numbers.unparsable + int(outside.sum()))
+    return Numbers(
+        np.where(outside, np.nan, numbers.values),
+        numbers.unparsable + int(outside.sum()),
+        numbers.infinite,
+    )
 
 
 def datetime_parts(seconds: NDArray[np.float64]) -> list[NDArray[np.float64]]:
@@ -188,7 +216,7 @@ def _parse_text(series: pd.Series[Any], table: Table) -> Numbers:
     """Fast path: the whole column converts to float64; otherwise parse distinct values with ``table``."""
     text = as_text(series)
     try:
-        return Numbers(_finite(_to_float(text)))
+        return _finite(_to_float(text))
     except (ValueError, TypeError):
         return _from_table(factorize_text(text), table)
 
@@ -204,6 +232,8 @@ def _to_float(text: pd.Series[str]) -> NDArray[np.float64]:
 
 
 def _datetime_seconds(series: pd.Series[Any]) -> NDArray[np.float64]:
-    """Epoch seconds of a datetime column; naive datetimes are taken as UTC."""
+    """Epoch seconds of a datetime or Period column (a period's start); naive datetimes are taken as UTC."""
+    if isinstance(series.dtype, pd.PeriodDtype):
+        series = series.dt.start_time
     stamps = series if series.dt.tz is not None else series.dt.tz_localize("UTC")
     return np.asarray((stamps - _EPOCH) / _ONE_SECOND, dtype=np.float64)

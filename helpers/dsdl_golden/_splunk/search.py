@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import html
 import json
+import re
 import ssl
 import time
 from collections.abc import Callable, Iterator
@@ -17,12 +19,16 @@ from dsdl_golden._splunk.errors import (
     SplunkAuthenticationError,
     SplunkConfigError,
     SplunkConnectionError,
+    SplunkConnectorError,
     SplunkSearchError,
     SplunkTimeoutError,
 )
 from dsdl_golden.config import Secret, Settings
 
 JOB_PAGE_ROWS = 50_000  # splunkd's default maxresultrows per results request
+_XML_MSG = re.compile(r"<msg\b[^>]*>(.*?)</msg>", re.DOTALL)
+_XML_TAG = re.compile(r"<[^>]*>")
+_CANCEL_SECONDS = 5.0  # socket timeout of the request cancelling a job that timed out
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,58 @@ def access_from(
     )
 
 
+class Deadline:
+    """The time left for one piece of work (a search, a check): every request to splunkd gets what
+    remains as its socket timeout, and :meth:`check` raises once it is used up.
+
+    Calling a deadline is :meth:`check`.
+    """
+
+    def __init__(self, seconds: float, what: str, detail: str = "") -> None:
+        self.seconds = seconds
+        self.what = what
+        self.detail = detail
+        self._end = time.monotonic() + seconds
+        self._grace: float | None = None
+
+    def remaining(self) -> float:
+        """Seconds left (negative once past)."""
+        return self._end - time.monotonic()
+
+    def error(self, cause: str = "") -> SplunkTimeoutError:
+        """The timeout error, naming the timeout and, when given, what stalled."""
+        detail = f": {self.detail}" if self.detail else ""
+        because = f" ({cause})" if cause else ""
+        return SplunkTimeoutError(
+            f"{self.what} did not finish within timeout={self.seconds:g} s{detail}{because}"
+        )
+
+    def check(self) -> None:
+        """Raise :class:`SplunkTimeoutError` once the time is used up."""
+        if self.remaining() <= 0:
+            raise self.error()
+
+    __call__ = check
+
+    def request_timeout(self) -> float:
+        """The socket timeout of the next request: the time left, or the grace period of a clean-up."""
+        if self._grace is not None:
+            return self._grace
+        remaining = self.remaining()
+        if remaining <= 0:
+            raise self.error()
+        return remaining
+
+    @contextlib.contextmanager
+    def grace(self, seconds: float) -> Iterator[None]:
+        """Requests inside get ``seconds`` each, past the deadline (to cancel a job that timed out)."""
+        self._grace = seconds
+        try:
+            yield
+        finally:
+            self._grace = None
+
+
 def _tls_arguments(verify: bool | Path) -> dict[str, Any]:
     if verify is False:
         return {"verify": False}
@@ -82,39 +140,69 @@ def _tls_arguments(verify: bool | Path) -> dict[str, Any]:
     return {"verify": True, "context": ssl.create_default_context(cafile=cafile)}
 
 
-def connect(access: Access, *, timeout: float) -> client.Service:
-    """A splunk-sdk ``Service`` for ``access`` (token as ``Bearer``, or username/password login)."""
+def _timed_handler(access: Access, deadline: Deadline) -> Callable[..., dict[str, Any]]:
+    """A splunk-sdk HTTP handler whose every request has the deadline's remaining time as its socket
+    timeout (splunk-sdk's default handler has none: a stalled splunkd would block forever)."""
+    tls = _tls_arguments(access.verify)
+
+    def request(url: str, message: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        send = binding.handler(timeout=deadline.request_timeout(), **tls)
+        try:
+            response: dict[str, Any] = send(url, message, **kwargs)
+        except TimeoutError:
+            raise deadline.error(f"Splunk at {access.url} stopped answering") from None
+        return response
+
+    return request
+
+
+def connect(access: Access, *, deadline: Deadline) -> client.Service:
+    """A splunk-sdk ``Service`` for ``access`` (token as ``Bearer``, or username/password login);
+    each of its requests is bounded by ``deadline``."""
     credentials: dict[str, str] = (
         {"username": access.username, "password": access.password.reveal()}
         if access.username and access.password
         else {"splunkToken": access.token.reveal()}
     )
-    with translated_errors(access):
+    with translated_errors(access, deadline):
         return client.connect(
+            handler=_timed_handler(access, deadline),
             host=access.host,
             port=access.port,
             scheme="https",
             autologin=True,
-            timeout=timeout,
             **credentials,
-            **_tls_arguments(access.verify),
         )
 
 
+def _xml_messages(text: str) -> str | None:
+    """The texts of the ``<msg>`` elements of a splunkd XML error body (None if there are none).
+
+    A pattern, not an XML parser: the body comes from the network and only these elements matter.
+    """
+    texts = [" ".join(html.unescape(_XML_TAG.sub("", found)).split()) for found in _XML_MSG.findall(text)]
+    texts = [found for found in texts if found]
+    return "; ".join(texts) if texts else None
+
+
 def _splunk_messages(body: bytes | str) -> str:
-    """Splunk's error texts from a JSON or XML error body."""
+    """Splunk's error texts from a JSON or XML error body (never the raw XML)."""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     with contextlib.suppress(ValueError, AttributeError, TypeError):
         messages = json.loads(text).get("messages", [])
         return "; ".join(str(message.get("text")) for message in messages) or text
+    if text.lstrip().startswith("<"):
+        return _xml_messages(text) or " ".join(html.unescape(_XML_TAG.sub(" ", text)).split())
     return text.strip()
 
 
 @contextlib.contextmanager
-def translated_errors(access: Access) -> Iterator[None]:
+def translated_errors(access: Access, deadline: Deadline | None = None) -> Iterator[None]:
     """Turn splunk-sdk, socket and TLS errors into connector errors that say what to fix."""
     try:
         yield
+    except SplunkConnectorError:
+        raise
     except (binding.AuthenticationError, binding.HTTPError) as error:
         if error.status == 401:
             raise SplunkAuthenticationError(
@@ -134,6 +222,8 @@ def translated_errors(access: Access) -> Iterator[None]:
             "path of the CA bundle that signed Splunk's certificate"
         ) from None
     except TimeoutError:
+        if deadline is not None:
+            raise deadline.error(f"Splunk at {access.url} stopped answering") from None
         raise SplunkTimeoutError(f"Splunk at {access.url} did not answer in time") from None
     except OSError as error:
         raise SplunkConnectionError(
@@ -147,7 +237,18 @@ def _raise_on_errors(messages: list[dict[str, Any]]) -> None:
         raise SplunkSearchError("; ".join(errors))
 
 
-Deadline = Callable[[], None]
+def _job_messages(messages: object) -> list[dict[str, Any]]:
+    """A job entry's ``messages`` as ``[{"type", "text"}]``: splunk-sdk gives a dict of type (lower
+    case) to one text or a list of texts, e.g. ``{"fatal": ["Error in 'x' command: ..."]}``."""
+    if isinstance(messages, list):
+        return [message for message in messages if isinstance(message, dict)]
+    if not isinstance(messages, dict):
+        return []
+    return [
+        {"type": str(kind).upper(), "text": text}
+        for kind, texts in messages.items()
+        for text in (texts if isinstance(texts, list) else [texts])
+    ]
 
 
 def _ndjson_blocks(body: Any, block_bytes: int = 1 << 20) -> Iterator[list[dict[str, Any]]]:
@@ -185,13 +286,19 @@ def job_rows(
     try:
         while not job.is_done():
             check()
-            time.sleep(0.05)
+            time.sleep(min(0.05, max(check.remaining(), 0.0)))
     except SplunkTimeoutError:
-        job.cancel()
+        with (
+            check.grace(_CANCEL_SECONDS),
+            contextlib.suppress(SplunkConnectorError, binding.HTTPError, OSError),
+        ):
+            job.cancel()
         raise
     if job["isFailed"] == "1":
-        _raise_on_errors(job["messages"] if isinstance(job["messages"], list) else [])
-        raise SplunkSearchError(f"search job {job.sid} failed")
+        messages = _job_messages(job.content.get("messages"))
+        _raise_on_errors(messages)
+        texts = "; ".join(str(message.get("text")) for message in messages)
+        raise SplunkSearchError(f"search job {job.sid} failed" + (f": {texts}" if texts else ""))
     offset = 0
     while True:
         page = results.JSONResultsReader(job.results(output_mode="json", count=JOB_PAGE_ROWS, offset=offset))
@@ -209,11 +316,5 @@ def job_rows(
 
 
 def deadline(seconds: float, query: str) -> Deadline:
-    """A check that raises :class:`SplunkTimeoutError` once ``seconds`` have passed."""
-    end = time.monotonic() + seconds
-
-    def check() -> None:
-        if time.monotonic() > end:
-            raise SplunkTimeoutError(f"search did not finish within timeout={seconds:g} s: {query[:200]!r}")
-
-    return check
+    """The :class:`Deadline` of a search: :class:`SplunkTimeoutError` once ``seconds`` have passed."""
+    return Deadline(seconds, "search", repr(query[:200]))

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dsdl_golden._splunk.errors import SplunkConfigError, SplunkConnectorError
-from dsdl_golden._splunk.search import Access, access_from, connect, translated_errors
+from dsdl_golden._splunk.search import Access, Deadline, access_from, connect, translated_errors
 from dsdl_golden._telemetry.hec import HecTransport, Reply
 from dsdl_golden.config import Settings
 
@@ -91,10 +91,14 @@ def hec_checks(settings: Settings, timeout: float) -> list[Check]:
             Check("hec.configured", False, "URL or token missing", "set splunk_hec_url and splunk_hec_token")
         )
         return checks
+    try:
+        transport = HecTransport(
+            settings.splunk_hec_url, settings.splunk_hec_token, verify=settings.tls_verify, timeout=timeout
+        )
+    except ValueError as error:  # a user name or password in the URL
+        checks.append(Check("hec.configured", False, str(error), "remove them from splunk_hec_url"))
+        return checks
     checks.append(Check("hec.configured", True, settings.splunk_hec_url))
-    transport = HecTransport(
-        settings.splunk_hec_url, settings.splunk_hec_token, verify=settings.tls_verify, timeout=timeout
-    )
     try:
         health = transport.health()
         if health.status == 0:
@@ -141,8 +145,9 @@ def rest_checks(settings: Settings, timeout: float) -> list[Check]:
         return checks
     checks.append(Check("rest.configured", True, access.url))
     try:
-        service = connect(access, timeout=timeout)
-        with translated_errors(access):
+        limit = Deadline(timeout, "the REST check")
+        service = connect(access, deadline=limit)
+        with translated_errors(access, limit):
             info = service.info
         checks.append(
             Check(

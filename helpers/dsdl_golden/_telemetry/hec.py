@@ -13,10 +13,11 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import urllib3
 
-from dsdl_golden.config import Secret
+from dsdl_golden.config import Secret, has_credentials, without_credentials
 
 logger = logging.getLogger("dsdl_golden.telemetry")
 
@@ -107,6 +108,25 @@ def _seconds(value: str | None) -> float | None:
         return None
 
 
+_clear_text_warned: set[str] = set()
+_clear_text_lock = threading.Lock()
+
+
+def _warn_if_clear_text(base_url: str) -> None:
+    """Warn once per process and URL that an ``http://`` HEC URL sends the token unencrypted."""
+    if urlsplit(base_url).scheme.lower() != "http":
+        return
+    with _clear_text_lock:
+        if base_url in _clear_text_warned:
+            return
+        _clear_text_warned.add(base_url)
+    logger.warning(
+        "splunk_hec_url is %s: the HEC token and every event travel in clear text; "
+        "use an https:// URL (HEC's default)",
+        base_url,
+    )
+
+
 def tls_pool_arguments(verify: bool | Path) -> dict[str, Any]:
     """urllib3 pool arguments for ``verify`` (True: system CAs, False: none, Path: CA bundle)."""
     if verify is False:
@@ -122,7 +142,13 @@ class HecTransport:
     def __init__(
         self, base_url: str, token: Secret, *, verify: bool | Path = True, timeout: float = 10.0
     ) -> None:
+        if has_credentials(base_url):
+            raise ValueError(
+                f"the HEC URL {without_credentials(base_url)!r} contains a user name or password: "
+                "remove them (HEC authenticates with the token in splunk_hec_token)"
+            )
         self.base_url = base_url.rstrip("/")
+        _warn_if_clear_text(self.base_url)
         self.timeout = timeout
         self._token = token
         self._channel: str | None = None

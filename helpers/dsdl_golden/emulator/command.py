@@ -48,16 +48,17 @@ def _set_on_eof(stop: threading.Event) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Start the emulator, print one JSON line with its addresses, serve until SIGTERM/SIGINT
-    (or, with ``--stop-on-stdin-eof``, until stdin closes)."""
-    emulator = SplunkEmulator(
-        host=args.host,
-        hec_port=args.hec_port,
-        rest_port=args.rest_port,
-        tls=not args.no_tls,
-        cert_dir=args.cert_dir,
-    )
+    """Start the emulator, print one JSON line with its addresses and control token, serve until
+    SIGTERM/SIGINT (or, with ``--stop-on-stdin-eof``, until stdin closes)."""
     try:
+        emulator = SplunkEmulator(
+            host=args.host,
+            hec_port=args.hec_port,
+            rest_port=args.rest_port,
+            tls=not args.no_tls,
+            cert_dir=args.cert_dir,
+            allow_remote=args.allow_remote,
+        )
         _configure(emulator, args)
     except (ValueError, OSError) as error:
         print(f"golden emulator: {error}", file=sys.stderr)

@@ -2,16 +2,24 @@
 
 Each route calls the :class:`~dsdl_golden.emulator.emulator.SplunkEmulator` method of the same name,
 so the HTTP API and the Python API behave the same.
+
+Every call needs ``Authorization: Bearer <control token>`` (``SplunkEmulator.control_token``, printed
+in the ready line of ``golden emulator``); without it the answer is 401. Answers mask credentials
+(HEC tokens, ``Authorization`` headers, cookies, passwords, session keys) unless the query has
+``reveal=true``.
 """
 
 from __future__ import annotations
 
-import json
+import hmac
+import logging
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dsdl_golden.emulator.core import CONTROL_PREFIX
-from dsdl_golden.emulator.http import Request, Response, json_response
+from dsdl_golden.emulator.http import Request, Response, json_response, strict_loads
+from dsdl_golden.emulator.masking import mask_config, mask_events, mask_info, mask_requests
 
 if TYPE_CHECKING:
     from dsdl_golden.emulator.emulator import SplunkEmulator
@@ -20,6 +28,15 @@ __all__ = ["ROUTES", "handle_control"]
 
 Handler = Callable[["SplunkEmulator", Mapping[str, str], Any], Response]
 _OK = {"ok": True}
+_LOG = logging.getLogger(__name__)
+_UNAUTHORIZED = (
+    "the control API needs the emulator's control token: send 'Authorization: Bearer <token>' "
+    "(SplunkEmulator.control_token, or control_token in the ready line of golden emulator)"
+)
+
+
+def _revealed(query: Mapping[str, str]) -> bool:
+    return query.get("reveal", "").lower() in ("1", "true", "yes")
 
 
 def _ok(value: object = None) -> Response:
@@ -27,18 +44,18 @@ def _ok(value: object = None) -> Response:
 
 
 def _events(emulator: SplunkEmulator, query: Mapping[str, str], body: Any) -> Response:
-    return _ok(
-        emulator.events(
-            query.get("index") or None,
-            query.get("kind") or None,
-            sourcetype=query.get("sourcetype") or None,
-            token=query.get("token") or None,
-        )
+    records = emulator.events(
+        query.get("index") or None,
+        query.get("kind") or None,
+        sourcetype=query.get("sourcetype") or None,
+        token=query.get("token") or None,
     )
+    return _ok(records if _revealed(query) else mask_events(records, emulator.settings.tokens))
 
 
 def _requests(emulator: SplunkEmulator, query: Mapping[str, str], body: Any) -> Response:
-    return _ok(emulator.requests_log(query.get("listener") or query.get("port") or None))
+    entries = emulator.requests_log(query.get("listener") or query.get("port") or None)
+    return _ok(entries if _revealed(query) else mask_requests(entries, emulator.settings.tokens))
 
 
 def _reset(emulator: SplunkEmulator, query: Mapping[str, str], body: Any) -> Response:
@@ -46,13 +63,18 @@ def _reset(emulator: SplunkEmulator, query: Mapping[str, str], body: Any) -> Res
     return _ok()
 
 
+def _config(emulator: SplunkEmulator, query: Mapping[str, str]) -> Response:
+    config = emulator.settings.to_json()
+    return _ok(config if _revealed(query) else mask_config(config))
+
+
 def _get_config(emulator: SplunkEmulator, query: Mapping[str, str], body: Any) -> Response:
-    return _ok(emulator.settings.to_json())
+    return _config(emulator, query)
 
 
 def _put_config(emulator: SplunkEmulator, query: Mapping[str, str], body: Any) -> Response:
     emulator.configure(**body)
-    return _ok(emulator.settings.to_json())
+    return _config(emulator, query)
 
 
 def _get_faults(emulator: SplunkEmulator, query: Mapping[str, str], body: Any) -> Response:
@@ -81,6 +103,8 @@ def _add_dataset(emulator: SplunkEmulator, query: Mapping[str, str], body: Any) 
         return _ok()
     if not isinstance(name, str) or data is None:
         raise ValueError('expected {"name": ..., "rows": [...] | "path": "..." | "error": "..."}')
+    if "rows" not in body and not (isinstance(data, str) and Path(data).is_absolute()):
+        raise ValueError(f"a dataset path must be an absolute path of the emulator's machine, not {data!r}")
     return _ok({"rows": emulator.add_dataset(name, data)})
 
 
@@ -119,7 +143,8 @@ def _restart(emulator: SplunkEmulator, query: Mapping[str, str], body: Any) -> R
 
 def _info(emulator: SplunkEmulator, query: Mapping[str, str], body: Any) -> Response:
     core = emulator.core
-    return _ok({**emulator.describe(), "events": core.events.count(), "datasets": core.datasets.names()})
+    info = {**emulator.describe(), "events": core.events.count(), "datasets": core.datasets.names()}
+    return _ok(info if _revealed(query) else mask_info(info))
 
 
 #: (method, path below ``/__mock__/``) -> handler.
@@ -142,8 +167,19 @@ ROUTES: dict[tuple[str, str], Handler] = {
 }
 
 
+def _authorized(emulator: SplunkEmulator, request: Request) -> bool:
+    scheme, _, supplied = (request.header("Authorization") or "").strip().partition(" ")
+    expected = emulator.control_token.encode()
+    return scheme.lower() == "bearer" and hmac.compare_digest(supplied.strip().encode(), expected)
+
+
 def handle_control(emulator: SplunkEmulator, request: Request) -> Response:
-    """Answer a ``/__mock__/`` request with JSON; bad input gives 400 ``{"error": ...}``."""
+    """Answer a ``/__mock__/`` request with JSON: 401 without the control token, 400
+    ``{"error": ...}`` for bad input (including JSON that is not JSON, too deep or not UTF-8)."""
+    if not _authorized(emulator, request):
+        return json_response(
+            401, {"error": _UNAUTHORIZED}, [("WWW-Authenticate", 'Bearer realm="emulator control"')]
+        )
     route = request.path[len(CONTROL_PREFIX) :].strip("/")
     handler = ROUTES.get((request.method, route))
     if handler is None:
@@ -152,9 +188,14 @@ def handle_control(emulator: SplunkEmulator, request: Request) -> Response:
             return json_response(405, {"error": "method not allowed"}, [("Allow", ", ".join(allowed))])
         return json_response(404, {"error": f"unknown control path {request.path}"})
     try:
-        body = json.loads(request.body) if request.body.strip() else {}
+        if request.body_unread:
+            raise ValueError("the body is too large")
+        body = strict_loads(request.body) if request.body.strip() else {}
         if not isinstance(body, dict):
             raise ValueError("the body must be a JSON object")
         return handler(emulator, request.query, body)
     except (ValueError, TypeError, KeyError, RuntimeError) as error:
         return json_response(400, {"error": str(error)})
+    except Exception as error:  # a bug: answer it rather than cutting the connection
+        _LOG.exception("control API failed on %s %s", request.method, request.path)
+        return json_response(500, {"error": f"{type(error).__name__}: {error}"})

@@ -58,6 +58,8 @@ def _file_rows(path: Path) -> list[Mapping[str, Any]]:
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".json", ".jsonl", ".ndjson"):
         raise ValueError(f"{path}: expected a .csv, .json (list of objects), .jsonl or .ndjson file")
+    if not path.is_file():  # a FIFO or a device would block or never end
+        raise ValueError(f"{path}: not a regular file")
     with path.open(encoding="utf-8", newline="") as stream:
         if suffix == ".csv":
             return list(csv.DictReader(stream))

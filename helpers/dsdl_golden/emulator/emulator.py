@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import secrets
 import shutil
 import tempfile
 import threading
@@ -14,7 +16,7 @@ from dsdl_golden.emulator.control import handle_control
 from dsdl_golden.emulator.core import EmulatorCore
 from dsdl_golden.emulator.datasets import DataLike
 from dsdl_golden.emulator.faults import Fault
-from dsdl_golden.emulator.hec import HEC_CODES, expand
+from dsdl_golden.emulator.hec import HEC_CODES, expand_all
 from dsdl_golden.emulator.http import Request, Response
 from dsdl_golden.emulator.server import Listener
 from dsdl_golden.emulator.store import Record
@@ -40,6 +42,10 @@ class SplunkEmulator:
     Ports 0 pick free ports. With ``tls`` a CA and a server certificate are generated into
     ``cert_dir`` (a temporary directory by default); clients verify with :attr:`ca_bundle`.
     Use as a context manager, or call :meth:`start` and :meth:`stop`.
+
+    The ``/__mock__/`` control API needs ``Authorization: Bearer <control_token>``; the token is
+    generated unless given. ``host`` must be a loopback address unless ``allow_remote`` is set: the
+    emulator holds test credentials and its control API changes what it does.
     """
 
     def __init__(
@@ -51,7 +57,15 @@ class SplunkEmulator:
         tls: bool = True,
         cert_dir: str | Path | None = None,
         config: EmulatorConfig | None = None,
+        control_token: str | None = None,
+        allow_remote: bool = False,
     ) -> None:
+        if not allow_remote and not _is_loopback(host):
+            raise ValueError(
+                f"refusing to listen on {host!r}, which is not a loopback address: pass allow_remote=True "
+                "(golden emulator --allow-remote) to serve test credentials and the control API there"
+            )
+        self.control_token = control_token or secrets.token_urlsafe(32)
         self.settings = Settings(config=config or EmulatorConfig())
         self.core = EmulatorCore(self.settings)
         self._host = host
@@ -164,7 +178,8 @@ class SplunkEmulator:
         return self.settings.config
 
     def describe(self) -> dict[str, object]:
-        """Addresses and the CA path as JSON-ready data (what the subprocess prints when ready)."""
+        """Addresses, the CA path and the control token as JSON-ready data (what the subprocess
+        prints when ready)."""
         return {
             "hec_url": self.hec_url,
             "rest_url": self.rest_url,
@@ -173,6 +188,7 @@ class SplunkEmulator:
             "host": self._host,
             "tls": self._tls,
             "ca_bundle": str(self.ca_bundle) if self.ca_bundle else None,
+            "control_token": self.control_token,
         }
 
     # --- configuration -------------------------------------------------------------------------
@@ -250,11 +266,11 @@ class SplunkEmulator:
         """Accepted HEC records (copies), oldest first; ``kind`` is ``event``, ``raw`` or ``metric``;
         ``token`` filters on the token name."""
         wanted = {"kind": kind, "sourcetype": sourcetype, "token_name": token}
-        return [
-            expand(record)
+        return expand_all(
+            record
             for record in self.core.events.records(index)
             if all(value is None or record[key] == value for key, value in wanted.items())
-        ]
+        )
 
     def requests_log(self, listener: str | None = None) -> list[Record]:
         """Logged requests (not the control API), oldest first, optionally of ``hec`` or ``rest``."""
@@ -339,3 +355,12 @@ class SplunkEmulator:
 
     def _names(self, listener: str | None) -> list[str]:
         return list(self._ports) if listener is None else [self._listener(listener).name]
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

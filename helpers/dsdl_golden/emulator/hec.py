@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,10 +17,18 @@ import orjson
 
 from dsdl_golden.emulator.config import HecToken, Settings
 from dsdl_golden.emulator.faults import Fault, FaultSet
-from dsdl_golden.emulator.http import Request, Response, json_response
+from dsdl_golden.emulator.http import (
+    MAX_JSON_DEPTH,
+    Request,
+    Response,
+    json_response,
+    strict_decoder,
+    strict_loads,
+    too_deep,
+)
 from dsdl_golden.emulator.store import AckTracker, EventStore, Record
 
-__all__ = ["HEC_CODES", "HecService", "expand", "hec_reply"]
+__all__ = ["HEC_CODES", "HecService", "expand", "expand_all", "hec_reply"]
 
 #: HEC reply codes: code -> (HTTP status, text); 404/413/415 are the mock's HTTP-level answers.
 HEC_CODES: dict[int, tuple[int, str]] = {
@@ -61,7 +70,8 @@ _ACK_PATH = "/services/collector/ack"
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _JSON_SPACE = " \t\r"  # and "\n", which separates lines
 _SPACE = re.compile(r"[ \t\n\r]+")
-_DECODE = json.JSONDecoder().raw_decode
+_DECODE = strict_decoder.raw_decode  # NaN and Infinity are not JSON: code 6, as real HEC answers
+_NUMERIC_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _METRIC_PREFIX = "metric_name:"
 _MISSING = object()
 
@@ -226,7 +236,8 @@ class HecService:
 
     def _ack(self, token: HecToken, channel: str, text: str) -> Response:
         try:
-            ack_ids = json.loads(text)["acks"]
+            body = strict_loads(text)
+            ack_ids = body["acks"]  # type: ignore[index]
             if not isinstance(ack_ids, list) or not all(type(item) is int for item in ack_ids):
                 raise TypeError(ack_ids)
         except (ValueError, KeyError, TypeError):
@@ -250,16 +261,26 @@ def _token_from_header(header: str) -> str:
 
 
 def _gunzip(body: bytes, limit: int) -> bytes:
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    try:
-        data = inflater.decompress(body, limit + 1)
-    except zlib.error:
-        raise _HecError(6, 0) from None
-    if len(data) > limit:
-        raise _HecError(413)
-    if not inflater.eof:
-        raise _HecError(6, 0)
-    return data
+    """Every member of a gzip body (``cat a.gz b.gz`` is one valid gzip stream, as RFC 1952 and
+    real HEC read it), at most ``limit`` bytes in all (413 beyond); anything broken is code 6."""
+    parts: list[bytes] = []
+    size = 0
+    rest = body
+    while True:
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        try:
+            data = inflater.decompress(rest, limit + 1 - size)  # >= 1: 0 would mean "no limit"
+        except zlib.error:
+            raise _HecError(6, 0) from None
+        size += len(data)
+        if size > limit:
+            raise _HecError(413)
+        if not inflater.eof:
+            raise _HecError(6, 0)
+        parts.append(data)
+        rest = inflater.unused_data
+        if not rest.strip(b"\0"):  # trailing zero padding is allowed, as gzip(1) allows it
+            return b"".join(parts)
 
 
 def _one_object_per_line(text: str, max_size: int) -> list[tuple[Any, str]] | None:
@@ -273,8 +294,8 @@ def _one_object_per_line(text: str, max_size: int) -> list[tuple[Any, str]] | No
         envelope = line.strip(_JSON_SPACE)
         if not envelope:
             continue
-        if len(envelope) > max_size:
-            return None
+        if len(envelope) > max_size or envelope.count("{") + envelope.count("[") > MAX_JSON_DEPTH:
+            return None  # perhaps too deep for the rest of the emulator: the general parser decides
         try:
             value = orjson.loads(envelope)
         except orjson.JSONDecodeError:
@@ -303,13 +324,17 @@ def _skip_space(text: str, position: int) -> int:
 
 
 def _number(value: object) -> float | None:
-    if type(value) in (int, float):
-        return float(value)  # type: ignore[arg-type]
-    if type(value) is str:
-        try:
-            return float(value)
-        except ValueError:
-            return None
+    """A finite number, or a string holding a JSON-style decimal number; else ``None``.
+
+    Not ``float(text)``, which also reads ``"nan"``, ``"inf"``, ``"1_000"`` and padded text.
+    """
+    if type(value) is int:
+        return float(value)
+    if type(value) is float:
+        return value if math.isfinite(value) else None
+    if type(value) is str and _NUMERIC_TEXT.fullmatch(value):
+        number = float(value)
+        return number if math.isfinite(number) else None
     return None
 
 
@@ -403,9 +428,11 @@ class _Context:
         while start < len(text):
             try:
                 value, end = _DECODE(text, start)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested beyond Python's stack
                 raise _HecError(6) from None
             if end - start > max_size:
+                raise _HecError(6)
+            if text.count("{", start, end) + text.count("[", start, end) > MAX_JSON_DEPTH and too_deep(value):
                 raise _HecError(6)
             if type(value) is list:
                 batch.json_array = True
@@ -499,16 +526,38 @@ class _Context:
         return batch
 
 
+def _decoded(record: Record) -> tuple[Any, dict[str, Any]]:
+    """``event`` and ``fields`` of a stored record (for metrics the fields are the dimensions)."""
+    body = json.loads(record["envelope"])
+    fields = body.get("fields") or {}
+    return body["event"], _dimensions(fields) if record["kind"] == "metric" else fields
+
+
 def expand(record: Record) -> Record:
     """The public form of a stored record: ``event`` and ``fields`` decoded from the envelope
     (for metrics ``fields`` are the dimensions, next to ``metric_name`` and ``value``)."""
-    public = dict(record)
-    envelope = public.pop("envelope", None)
-    if envelope is None:
-        public["fields"] = {}
-        return public
-    body = json.loads(envelope)
-    fields = body.get("fields") or {}
-    public["event"] = body["event"]
-    public["fields"] = _dimensions(fields) if record["kind"] == "metric" else fields
-    return public
+    return expand_all([record])[0]
+
+
+def expand_all(records: Iterable[Record]) -> list[Record]:
+    """:func:`expand` for many records, in time linear in their size: the records of one metric
+    event (one per measurement, sharing one envelope) are decoded once, not once each."""
+    public_records: list[Record] = []
+    last_envelope: object = None
+    event: Any = None
+    fields: dict[str, Any] = {}
+    for record in records:
+        public = dict(record)
+        envelope = public.pop("envelope", None)
+        if envelope is None:
+            public["fields"] = {}
+        else:
+            if envelope is not last_envelope or record["kind"] != "metric":
+                event, fields = _decoded(record)
+                last_envelope = envelope if record["kind"] == "metric" else None
+                public["fields"] = fields
+            else:
+                public["fields"] = dict(fields)  # each record owns its fields
+            public["event"] = event
+        public_records.append(public)
+    return public_records

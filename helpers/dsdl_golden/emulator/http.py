@@ -9,16 +9,64 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "JSON_TYPE",
+    "MAX_JSON_DEPTH",
     "XML_TYPE",
     "Request",
     "Response",
     "compact_json",
     "json_response",
     "parse_form",
+    "strict_decoder",
+    "strict_loads",
+    "too_deep",
 ]
 
 JSON_TYPE = "application/json; charset=UTF-8"
 XML_TYPE = "text/xml; charset=utf-8"
+
+#: The deepest JSON (objects and arrays, the outermost one counting as 1) the emulator reads. Deeper
+#: values would exhaust the recursion limit somewhere later (decoding, encoding, search extraction),
+#: so they are invalid data on every port. Real Splunk's limit is not documented [unverified].
+MAX_JSON_DEPTH = 512
+
+
+def _reject_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
+#: A ``json`` decoder that refuses ``NaN``, ``Infinity`` and ``-Infinity`` (not JSON, which Python
+#: accepts by default); a ``ValueError`` like any other syntax error.
+strict_decoder = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def too_deep(value: object, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``value`` nests lists and dicts more than ``limit`` levels deep (no recursion)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if type(item) is dict:
+            children: Iterable[object] = item.values()
+        elif type(item) is list:
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if type(child) in (dict, list))
+    return False
+
+
+def strict_loads(data: str | bytes) -> object:
+    """Parse JSON text (bytes must be UTF-8) as real JSON: ``NaN``/``Infinity``, nesting deeper than
+    :data:`MAX_JSON_DEPTH` and undecodable bytes raise ``ValueError`` (never ``RecursionError``)."""
+    text = data.decode() if isinstance(data, bytes) else data  # UnicodeDecodeError is a ValueError
+    try:
+        value = strict_decoder.decode(text)
+    except RecursionError:
+        raise ValueError(f"JSON nested more than {MAX_JSON_DEPTH} levels deep") from None
+    if (text.count("[") + text.count("{") > MAX_JSON_DEPTH) and too_deep(value):
+        raise ValueError(f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
+    return value
 
 
 def compact_json(value: object) -> bytes:

@@ -29,19 +29,39 @@ class ControlError(RuntimeError):
     """The control API refused a call (its ``{"error": ...}`` text) or could not be reached."""
 
 
-class ControlClient:
-    """The ``/__mock__/`` API of a running emulator; method names mirror ``SplunkEmulator``."""
+def _flag(value: bool) -> str | None:
+    return "true" if value else None
 
-    def __init__(self, base_url: str, ca_bundle: str | Path | None = None, timeout: float = 10.0) -> None:
+
+class ControlClient:
+    """The ``/__mock__/`` API of a running emulator; method names mirror ``SplunkEmulator``.
+
+    ``token`` is the emulator's control token (``EmulatorProcess.control_token``). Answers mask
+    credentials unless a method is called with ``reveal=True``.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        ca_bundle: str | Path | None = None,
+        timeout: float = 10.0,
+        *,
+        token: str | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self._token = token
         self._context = ssl.create_default_context(cafile=str(ca_bundle)) if ca_bundle else None
+
+    def __repr__(self) -> str:
+        return f"ControlClient({self.base_url!r})"  # never the token
 
     def _call(self, method: str, path: str, body: object = None, **query: str | None) -> Any:
         params = urllib.parse.urlencode({key: value for key, value in query.items() if value is not None})
         url = f"{self.base_url}/__mock__/{path}" + (f"?{params}" if params else "")
         data = None if body is None else json.dumps(body, default=str).encode()
-        request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - http(s) only
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310
         try:
             with urllib.request.urlopen(request, timeout=self.timeout, context=self._context) as response:  # noqa: S310
                 return json.load(response)
@@ -52,9 +72,14 @@ class ControlClient:
         except urllib.error.URLError as error:
             raise ControlError(f"{method} {path}: {error.reason}") from None
 
-    def info(self) -> dict[str, Any]:
+    def info(self, *, reveal: bool = False) -> dict[str, Any]:
         """Addresses, CA path, the number of stored events and the registered datasets."""
-        result: dict[str, Any] = self._call("GET", "info")
+        result: dict[str, Any] = self._call("GET", "info", reveal=_flag(reveal))
+        return result
+
+    def config(self, *, reveal: bool = False) -> dict[str, Any]:
+        """The whole configuration (``GET /__mock__/config``)."""
+        result: dict[str, Any] = self._call("GET", "config", reveal=_flag(reveal))
         return result
 
     def events(
@@ -64,16 +89,23 @@ class ControlClient:
         *,
         sourcetype: str | None = None,
         token: str | None = None,
+        reveal: bool = False,
     ) -> list[dict[str, Any]]:
         """Accepted HEC records, as ``SplunkEmulator.events``."""
         result: list[dict[str, Any]] = self._call(
-            "GET", "hec/events", index=index, kind=kind, sourcetype=sourcetype, token=token
+            "GET",
+            "hec/events",
+            index=index,
+            kind=kind,
+            sourcetype=sourcetype,
+            token=token,
+            reveal=_flag(reveal),
         )
         return result
 
-    def requests_log(self, listener: str | None = None) -> list[dict[str, Any]]:
+    def requests_log(self, listener: str | None = None, *, reveal: bool = False) -> list[dict[str, Any]]:
         """Logged requests, as ``SplunkEmulator.requests_log``."""
-        result: list[dict[str, Any]] = self._call("GET", "requests", listener=listener)
+        result: list[dict[str, Any]] = self._call("GET", "requests", listener=listener, reveal=_flag(reveal))
         return result
 
     def reset(self) -> None:
@@ -165,7 +197,8 @@ class EmulatorProcess:
         self.hec_port: int = info["hec_port"]
         self.rest_port: int = info["rest_port"]
         self.ca_bundle: Path | None = Path(info["ca_bundle"]) if info.get("ca_bundle") else None
-        self.control = ControlClient(self.rest_url, self.ca_bundle)
+        self.control_token: str = info["control_token"]
+        self.control = ControlClient(self.rest_url, self.ca_bundle, token=self.control_token)
 
     @property
     def pid(self) -> int:

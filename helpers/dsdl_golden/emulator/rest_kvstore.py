@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from dsdl_golden.emulator.atom import entry_xml, feed_document
-from dsdl_golden.emulator.http import XML_TYPE, Response, json_response
+from dsdl_golden.emulator.http import XML_TYPE, Response, json_response, strict_loads
 from dsdl_golden.emulator.kvstore import Collection, KVStore
 from dsdl_golden.emulator.restcall import Call, CallError
 from dsdl_golden.emulator.times import format_time
@@ -24,8 +23,8 @@ def _missing(name: str) -> CallError:
 
 def _json_body(call: Call) -> Any:
     try:
-        return json.loads(call.request.body or b"null")
-    except ValueError:
+        return strict_loads(call.request.body or b"null")
+    except ValueError:  # also NaN/Infinity, nesting beyond MAX_JSON_DEPTH and bytes that are not UTF-8
         raise CallError(400, "Request body is not valid JSON.", "ERROR") from None
 
 
@@ -41,7 +40,7 @@ def _json_param(call: Call, name: str) -> Any:
     if not value:
         return None
     try:
-        return json.loads(value)
+        return strict_loads(value)
     except ValueError:
         raise CallError(400, f"Invalid JSON in '{name}'.", "ERROR") from None
 
