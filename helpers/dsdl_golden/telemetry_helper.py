@@ -1,4 +1,4 @@
-"""Telemetry to Splunk HEC that never loses an event and never gets in the model's way.
+"""Telemetry to Splunk HEC that does not get in the model's way and counts what it cannot deliver.
 
 Module functions use one process-wide :class:`Telemetry` built from the DSDL environment
 (:mod:`dsdl_golden.config`) on first use::
@@ -17,9 +17,35 @@ Module functions use one process-wide :class:`Telemetry` built from the DSDL env
 Metrics go to the metrics index as HEC metric events (one ``metric_name:<name>`` per value),
 everything else to the events index. Every event carries ``event_id`` (unique, for de-duplication
 at search time: delivery is at least once), project, use case, model, run id, host and the image
-version and digest when known. Events are written to a disk spool before they are sent and
-replayed after outages and restarts. With HEC disabled or unconfigured every function is a cheap
-no-op that says why once, at debug level.
+version and digest when known. With HEC disabled or unconfigured every function is a cheap no-op
+that says why once, at debug level.
+
+Delivery guarantee, as it holds today:
+
+- An event that cannot be encoded as JSON (a key that is not a string or number, a value whose
+  ``str()`` raises) is refused at the call with a ``TypeError`` naming the field; nothing else is
+  affected. ``log_*`` raises nothing else from the delivery pipeline.
+- An accepted event is serialised at the call and queued in memory; a writer thread writes it to the
+  disk spool (``GOLDEN_SPOOL_DIR``) within milliseconds. From then on it survives the death of the
+  process (SIGKILL included: the write is in the page cache), and after :func:`sync` returned True, or
+  within 50 ms, a crash of the machine. It is replayed by the next process that uses the spool
+  directory, and reaches HEC at least once (de-duplicate by ``event_id``). **Not yet held**: events
+  logged less than a few milliseconds before a SIGKILL can still be in memory and are lost.
+- An event that can never be delivered (larger than HEC's limit, refused by HEC for good) goes to
+  ``<spool>/dead-letter.jsonl`` with its reason and is counted (``dead_lettered``).
+- Events dropped because the spool is full (``dropped_spool_full``), the spool write failed (disk
+  full, file size limit: ``dropped_write_error``) or the in-memory queue was full
+  (``dropped_queue_full``) are counted, not silently lost.
+- Damaged spool bytes (a flipped bit, a torn or corrupted length header) cost only the records they
+  hit: the reader resynchronises on the next intact record, copies the damaged bytes to
+  ``<spool>/quarantine-*.bin`` and counts them (``corrupt_records_skipped``, ``corrupt_bytes_skipped``).
+  A cursor file that makes no sense replays its whole directory (duplicates, no loss).
+- A spool directory that cannot be created or written at start makes telemetry fall back to a bounded
+  in-memory queue (64 MB, ``spool_in_memory`` = 1) with one warning naming ``GOLDEN_SPOOL_DIR``;
+  events then survive network outages but not the death of the process.
+- :func:`flush` (and :func:`sync`) return False when they time out and whenever an event was
+  dropped, dead-lettered or skipped as corrupt since the previous call; :meth:`Telemetry.stats`
+  says which counter grew, and a warning is logged.
 """
 
 from __future__ import annotations
@@ -40,9 +66,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from dsdl_golden._telemetry.client import DeliveryClient, DeliveryOptions
+from dsdl_golden._telemetry.client import DeliveryClient, DeliveryOptions, encode
 from dsdl_golden._telemetry.hec import HecTransport
-from dsdl_golden._telemetry.spool import Spool
+from dsdl_golden._telemetry.spool import MemorySpool, Spool
 from dsdl_golden.config import Settings, load_settings
 
 __all__ = [
@@ -57,11 +83,13 @@ __all__ = [
     "log_metrics",
     "log_training_step",
     "set_context",
+    "sync",
 ]
 
 logger = logging.getLogger("dsdl_golden.telemetry")
 
 SOURCE = "dsdl-golden"
+MEMORY_SPOOL_BYTES = 64 * 1024 * 1024  # the in-memory queue used when the spool directory is unusable
 _METRIC_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*")
 
 
@@ -233,22 +261,38 @@ class Telemetry:
         event["time"] = time.time()
         event["host"] = self._host
         event["source"] = SOURCE
-        self.delivery.submit(event)
+        self.delivery.submit(encode(event))  # raises TypeError naming a field that cannot be sent
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until everything logged so far was delivered; True if it was within ``timeout``."""
+        """Wait until everything logged so far was delivered.
+
+        True if it was within ``timeout`` and nothing was dropped, dead-lettered or skipped as corrupt
+        since the previous flush (then :meth:`stats` says what).
+        """
         return True if self.delivery is None else self.delivery.flush(timeout)
 
     def sync(self, timeout: float = 10.0) -> bool:
-        """Wait until everything logged so far is on disk (survives a crash); True if within ``timeout``."""
+        """Wait until everything logged so far is on disk (survives a crash).
+
+        True if it was within ``timeout`` and nothing was dropped, dead-lettered or skipped as corrupt
+        since the previous sync. See :func:`sync`.
+        """
         return True if self.delivery is None else self.delivery.sync(timeout)
 
     def close(self, timeout: float = 5.0) -> bool:
-        """Flush, stop the background threads; undelivered events stay spooled for the next process."""
+        """Flush, stop the background threads; undelivered events stay spooled for the next process.
+
+        Idempotent: later calls return the first call's result and close nothing.
+        """
         return True if self.delivery is None else self.delivery.close(timeout)
 
     def stats(self) -> dict[str, int]:
-        """Delivery counters (queued, spooled, sent, retries, dropped, dead-lettered)."""
+        """Delivery counters since start.
+
+        ``queued``/``spooled``/``sent``/``batches``/``retries``; losses: ``dropped_queue_full``,
+        ``dropped_spool_full``, ``dropped_write_error``, ``dead_lettered``, ``corrupt_records_skipped``
+        (with ``corrupt_bytes_skipped``); ``spool_in_memory`` is 1 after the fallback to memory.
+        """
         return {} if self.delivery is None else self.delivery.stats_dict()
 
 
@@ -267,7 +311,18 @@ def build_telemetry(
     except ValueError as error:  # a URL with credentials (Settings built without load_settings)
         logger.warning("telemetry is off: %s", error)
         return Telemetry(settings, None, disabled_reason=str(error))
-    spool = Spool(Path(settings.spool_dir), max_bytes=spool_max_bytes)
+    spool: Spool | MemorySpool
+    try:
+        spool = Spool(Path(settings.spool_dir), max_bytes=spool_max_bytes)
+    except OSError as error:
+        logger.warning(
+            "telemetry spool directory %s (GOLDEN_SPOOL_DIR) cannot be used (%s): events wait in memory "
+            "(up to %d bytes) and are lost if the process dies; set GOLDEN_SPOOL_DIR to a writable directory",
+            settings.spool_dir,
+            error,
+            min(spool_max_bytes, MEMORY_SPOOL_BYTES),
+        )
+        spool = MemorySpool(Path(settings.spool_dir), max_bytes=min(spool_max_bytes, MEMORY_SPOOL_BYTES))
     return Telemetry(settings, DeliveryClient(transport, spool, options))
 
 
@@ -328,6 +383,40 @@ def set_context(**context: Any) -> None:
 def flush(timeout: float = 10.0) -> bool:
     """Wait until everything logged so far was delivered (see :meth:`Telemetry.flush`)."""
     return get_telemetry().flush(timeout)
+
+
+def sync(timeout: float = 10.0) -> bool:
+    """Wait until everything logged so far is on stable storage.
+
+    After ``sync`` returns True, the events logged before it survive a crash of the process or of
+    the machine: the next process that uses the same spool directory sends them. Delivery to HEC
+    continues in the background (see :func:`flush` to wait for it).
+
+    Parameters
+    ----------
+    timeout : float, default=10.0
+        Seconds to wait at most for the spool writes.
+
+    Returns
+    -------
+    synced : bool
+        True if every event logged so far was written and fsynced within ``timeout`` and no event
+        was dropped, dead-lettered or skipped as corrupt since the previous ``sync``; False
+        otherwise (``stats()`` says what was lost). True when telemetry is off.
+
+    See Also
+    --------
+    flush : Wait until the events were delivered to HEC.
+    Telemetry.sync : The same for one :class:`Telemetry`.
+
+    Examples
+    --------
+    >>> from dsdl_golden import telemetry_helper as telemetry
+    >>> telemetry.log_event({"stage": "fit", "status": "done"})
+    >>> telemetry.sync(5)
+    True
+    """
+    return get_telemetry().sync(timeout)
 
 
 _RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}

@@ -47,9 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         lines = differences(*args.diff)
         print("\n".join(lines) if lines else "identical")
         return 1 if lines else 0
-    revision, epoch = source_state()
+    source = source_state()
     paths = BuildPaths(args.work, args.cache, args.output)
-    image = build_image(paths, revision, epoch, reuse_compressed=not args.check)
+    image = build_image(paths, source, reuse_compressed=not args.check)
     _report(image)
     if not args.check:
         return 0
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     first.mkdir(parents=True, exist_ok=True)
     kept = first / image.archive.name
     shutil.move(image.archive, kept)
-    again = build_image(paths, revision, epoch, reuse_compressed=False)
+    again = build_image(paths, source, reuse_compressed=False)
     if again.manifest_digest == image.manifest_digest:
         print(f"reproducible: both builds gave {again.manifest_digest}")
         shutil.rmtree(first)

@@ -20,7 +20,12 @@ from goldenimage.rootfs import debian_root, remove_run_leftovers
 from goldenimage.sbom import sbom
 from goldenimage.spec import ROOT, ImageSpec, LayerRule, load_spec
 
-__all__ = ["BuildPaths", "build_image", "source_state"]
+__all__ = ["LOWER_LAYER_INPUTS", "BuildPaths", "SourceState", "build_image", "source_state"]
+
+#: What the layers below the last one are made from (besides Debian's archive and the downloaded
+#: files, which the lock pins): their files carry the time of the last commit that changed these,
+#: so that a commit touching only dsdl_golden, the notebooks or the docs leaves them bit-identical.
+LOWER_LAYER_INPUTS = ("poetry.lock", "image/spec.toml", "image/goldenimage")
 
 T = TypeVar("T")
 
@@ -34,24 +39,37 @@ class BuildPaths:
     output: Path
 
 
-def source_state() -> tuple[str, int]:
-    """The git revision (``+dirty`` with uncommitted changes) and its commit time (``SOURCE_DATE_EPOCH``)."""
-    revision = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+@dataclass(frozen=True)
+class SourceState:
+    """The sources a build is made from.
+
+    ``revision``: the git commit (``+dirty`` with uncommitted changes); ``epoch``: its commit time,
+    the ``SOURCE_DATE_EPOCH`` of the top layer and the image config; ``base_epoch``: the commit time
+    of the last change to :data:`LOWER_LAYER_INPUTS`, the ``SOURCE_DATE_EPOCH`` of the layers below.
+    """
+
+    revision: str
+    epoch: int
+    base_epoch: int
+
+
+def _git(checkout: Path, *arguments: str) -> str:
+    return subprocess.run(
+        ["git", *arguments], cwd=checkout, capture_output=True, text=True, check=True
     ).stdout.strip()
-    epoch = int(
-        subprocess.run(
-            ["git", "log", "-1", "--format=%ct"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout
+
+
+def source_state(checkout: Path = ROOT) -> SourceState:
+    """The :class:`SourceState` of ``checkout`` (this one by default)."""
+    revision = _git(checkout, "rev-parse", "HEAD")
+    dirty = _git(checkout, "status", "--porcelain", "--untracked-files=no")
+    epoch = int(_git(checkout, "log", "-1", "--format=%ct"))
+    base_epoch = _git(checkout, "log", "-1", "--format=%ct", "--", *LOWER_LAYER_INPUTS)
+    return SourceState(
+        revision=f"{revision}+dirty" if dirty else revision,
+        epoch=epoch,
+        base_epoch=int(base_epoch) if base_epoch else epoch,  # a shallow clone may not see that commit
     )
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return (f"{revision}+dirty" if dirty.strip() else revision), epoch
 
 
 def _step(name: str, action: Callable[[], T]) -> T:
@@ -89,30 +107,32 @@ def golden_files(spec: ImageSpec, root: Path, revision: str, epoch: int) -> None
             path.chmod(0o664)
 
 
-def build_image(paths: BuildPaths, revision: str, epoch: int, *, reuse_compressed: bool = True) -> Image:
+def build_image(paths: BuildPaths, source: SourceState, *, reuse_compressed: bool = True) -> Image:
     """Build from clean state in ``paths.work``; returns the written image.
 
     Downloads always come from the cache; ``reuse_compressed`` also reuses layers compressed by an
     earlier build when their content is the same (the reproducibility check turns it off).
     """
     spec = load_spec()
+    revision, epoch, base_epoch = source.revision, source.epoch, source.base_epoch
     if paths.work.exists():
         shutil.rmtree(paths.work)
     root = paths.work / "rootfs"
-    _step("Debian root (mmdebstrap)", lambda: debian_root(spec.base, root, epoch, paths.cache / "apt"))
+    _step("Debian root (mmdebstrap)", lambda: debian_root(spec.base, root, base_epoch, paths.cache / "apt"))
     python = spec.python
     files = locked_files(ROOT / "poetry.lock", python["extras"], python["platform"])
     _step("locked files (download, sha256)", lambda: fetch_locked_files(files, paths.cache / "wheels"))
     built = paths.work / "built"
     wheels = [paths.cache / "wheels" / item.filename for item in files if item.is_wheel]
     wheels += [
-        build_wheel(paths.cache / "wheels" / item.filename, built, epoch)
+        build_wheel(paths.cache / "wheels" / item.filename, built, base_epoch)
         for item in files
         if not item.is_wheel
     ]
     wheels.append(_step("dsdl_golden wheel", lambda: build_wheel(ROOT, built, epoch)))
     hashes = _step(
-        "Python environment", lambda: install_environment(root, python, wheels, epoch, paths.work / "wheels")
+        "Python environment",
+        lambda: install_environment(root, python, wheels, base_epoch, paths.work / "wheels"),
     )
     golden_files(spec, root, revision, epoch)
     site_packages = root / python["venv"].lstrip("/") / "lib/python3.11/site-packages"
@@ -136,7 +156,7 @@ def build_image(paths: BuildPaths, revision: str, epoch: int, *, reuse_compresse
             root,
             assigned[rule.name],
             paths.work / "layers",
-            epoch,
+            epoch if rule is spec.layers[-1] else base_epoch,
             name=rule.name,
             description=rule.description,
             user_trees=trees,

@@ -38,6 +38,12 @@ def pid_gone(pid: int) -> bool:
     return False
 
 
+# How long to wait for what takes seconds on an idle machine: generous, because CI machines may be
+# busy (the bound is a guard against a hang, not a speed requirement; each wait ends when its
+# condition holds).
+PATIENCE = 300.0
+
+
 def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -192,9 +198,9 @@ def test_dev_runs_everything_and_stops_on_ctrl_c(
 
     # The runtime's telemetry reached the emulator: the request event and the fit's metrics.
     control = ControlClient(values["rest"], values["ca"], token=values["control_token"])
-    events = wait_for(lambda: request_events(control), 30, "the /fit request event")
+    events = wait_for(lambda: request_events(control), PATIENCE, "the /fit request event")
     assert {"path": "/fit", "status": "success", "model_name": "churn"}.items() <= events[0].items()
-    metrics = wait_for(lambda: control.events(index="golden_metrics"), 30, "metrics in golden_metrics")
+    metrics = wait_for(lambda: control.events(index="golden_metrics"), PATIENCE, "metrics in golden_metrics")
     assert any(record["fields"].get("model") == "template_empresa_base_churn" for record in metrics)
 
     # Saving a notebook in Jupyter exports it to <workspace>/app/model.
@@ -206,14 +212,14 @@ def test_dev_runs_everything_and_stops_on_ctrl_c(
     assert saved["path"] == "mi_modelo.ipynb"
     assert (workspace / "notebooks" / "mi_modelo.ipynb").is_file()
     module = workspace / "app" / "model" / "mi_modelo.py"
-    wait_for(module.is_file, 10, "the post-save export")
+    wait_for(module.is_file, PATIENCE, "the post-save export")
     assert "def fit(model, df, param):" in module.read_text()
 
     golden_dev.process.send_signal(signal.SIGINT)
     assert golden_dev.process.wait(60) == 0
     assert "golden dev: stopped" in golden_dev.err
     for name, pid in golden_dev.pids.items():
-        assert wait_for(lambda pid=pid: pid_gone(pid), 10, f"{name} to end"), name
+        assert wait_for(lambda pid=pid: pid_gone(pid), PATIENCE, f"{name} to end"), name
     with (
         pytest.raises(ConnectionRefusedError),
         socket.create_connection(("127.0.0.1", int(values["api"].rsplit(":", 1)[1])), 2),
@@ -237,7 +243,7 @@ def test_dev_reports_a_child_that_dies_and_stops_the_others(start_dev: Callable[
         f"golden dev: the model API (pid {pid}) exited with status -9; stopping the others" in golden_dev.err
     )
     assert any(line.startswith("last lines of ") and "runtime.log" in line for line in golden_dev.err)
-    assert wait_for(lambda: pid_gone(golden_dev.pids["hec"]), 10, "the emulator to end")
+    assert wait_for(lambda: pid_gone(golden_dev.pids["hec"]), PATIENCE, "the emulator to end")
 
 
 @pytest.mark.slow
@@ -245,7 +251,7 @@ def test_dev_reports_a_child_that_dies_and_stops_the_others(start_dev: Callable[
 def test_dev_stops_on_sigterm_while_the_api_starts(start_dev: Callable[..., DevProcess]) -> None:
     golden_dev = start_dev("--no-jupyter", "--api-port", "0")
     runtime_log = golden_dev.workspace / ".golden" / "logs" / "runtime.log"
-    wait_for(runtime_log.exists, 60, "the API to be started")
+    wait_for(runtime_log.exists, PATIENCE, "the API to be started")
     golden_dev.process.terminate()
     assert golden_dev.process.wait(60) == 0
     assert READY not in golden_dev.out

@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
 import tarfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from goldenimage.build import LOWER_LAYER_INPUTS, source_state
 from goldenimage.diff import differences
 from goldenimage.layers import assign_layers, write_layer
 from goldenimage.oci import write_archive
@@ -31,6 +33,28 @@ def test_the_spec_gives_the_contract_and_the_project_version() -> None:
     assert (ROOT / "image" / "rootfs" / config["entrypoint"][-1].lstrip("/")).is_file()
     assert SPEC.reference == f"golden-cpu-empresa:{SPEC.version}"
     assert [rule.name for rule in SPEC.layers] == ["debian", "frameworks", "environment", "golden"]
+
+
+def test_only_changes_to_the_lower_layers_inputs_restamp_them(tmp_path: Path) -> None:
+    def commit(path: str, when: int) -> None:
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(f"changed at {when}\n")
+        stamp = f"@{when} +0000"
+        environment = {"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp, "HOME": str(tmp_path)}
+        environment |= {"PATH": os.environ["PATH"], "GIT_CONFIG_NOSYSTEM": "1"}
+        for command in (["add", path], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", path]):
+            subprocess.run(["git", *command], cwd=tmp_path, env=environment, check=True)
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    commit("poetry.lock", EPOCH)
+    commit("helpers/dsdl_golden/runtime.py", EPOCH + 100)  # our package: the top layer only
+    first = source_state(tmp_path)
+    assert (first.epoch, first.base_epoch) == (EPOCH + 100, EPOCH)
+    assert not first.revision.endswith("+dirty")
+    commit(f"{LOWER_LAYER_INPUTS[-1]}/layers.py", EPOCH + 200)  # the builder: every layer
+    assert source_state(tmp_path).base_epoch == EPOCH + 200
+    (tmp_path / "poetry.lock").write_text("uncommitted\n")
+    assert source_state(tmp_path).revision.endswith("+dirty")
 
 
 @pytest.mark.parametrize(

@@ -105,7 +105,7 @@ class Built:
 def _stand_in(buildah: Buildah, work: Path) -> None:
     """A Debian bookworm base image with the spec's packages, tagged :data:`STAND_IN`."""
     root = work / "stand-in"
-    debian_root(SPEC.base, root, source_state()[1], CACHE / "apt")
+    debian_root(SPEC.base, root, source_state().base_epoch, CACHE / "apt")
     container = buildah("from", "scratch")
     mounted = buildah("mount", container)
     subprocess.run(["cp", "-a", f"{root}/.", mounted], check=True)

@@ -55,7 +55,7 @@ def test_numpy_dates_sets_and_other_objects_become_json() -> None:
         def __str__(self) -> str:
             return "Model(depth=3)"
 
-    event = {
+    event: dict[Any, Any] = {
         "int": np.int64(7),
         "float": np.float32(0.5),
         "nan": np.float64("nan"),

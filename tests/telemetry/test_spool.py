@@ -188,3 +188,81 @@ def test_read_ahead_returns_the_records_after_an_uncommitted_batch(tmp_path: Pat
     for batch in (first, ahead, beyond):
         spool.commit(batch, len(batch.payloads))
     assert drain(spool) == payloads(8, start=104)
+
+
+# corruption on disk: resynchronise on the framing, keep the rest, quarantine the damaged bytes -------
+
+
+def record_offsets(segment: Path) -> list[int]:
+    """Where each record of an intact segment starts."""
+    data, offsets, position = segment.read_bytes(), [], 0
+    while position < len(data):
+        offsets.append(position)
+        position += 8 + int.from_bytes(data[position : position + 4], "little")
+    return offsets
+
+
+def one_segment_of_200(tmp_path: Path) -> tuple[Path, list[int]]:
+    script = textwrap.dedent(
+        f"""
+        import os
+        from pathlib import Path
+        from dsdl_golden._telemetry.spool import Spool
+        spool = Spool(Path({str(tmp_path)!r}))
+        spool.append([b'{{"n":%d}}' % n for n in range(200)])
+        os._exit(0)
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)
+    (directory,) = tmp_path.iterdir()
+    (segment,) = directory.glob("seg-*.log")
+    return segment, record_offsets(segment)
+
+
+def corrupt(segment: Path, offset: int, value: bytes) -> None:
+    data = bytearray(segment.read_bytes())
+    data[offset : offset + len(value)] = value
+    segment.write_bytes(bytes(data))
+
+
+def quarantined(root: Path) -> bytes:
+    return b"".join(path.read_bytes() for path in sorted(root.glob("quarantine-*")))
+
+
+def test_a_flipped_byte_mid_segment_skips_only_its_record(tmp_path: Path) -> None:
+    segment, offsets = one_segment_of_200(tmp_path)
+    original = segment.read_bytes()[offsets[100] : offsets[101]]
+    corrupt(segment, offsets[100] + 10, b"#")
+
+    spool = Spool(tmp_path)
+    assert drain(spool) == [p for n, p in enumerate(payloads(200)) if n != 100]
+    assert (spool.skipped_regions, spool.skipped_bytes) == (1, len(original))
+    assert quarantined(tmp_path) == original[:10] + b"#" + original[11:]
+
+
+def test_a_corrupted_length_header_loses_only_its_record(tmp_path: Path) -> None:
+    segment, offsets = one_segment_of_200(tmp_path)
+    corrupt(segment, offsets[3], (1 << 30).to_bytes(4, "little"))
+
+    spool = Spool(tmp_path)
+    assert drain(spool) == [p for n, p in enumerate(payloads(200)) if n != 3]
+    assert spool.skipped_regions == 1
+    assert len(quarantined(tmp_path)) == offsets[4] - offsets[3]
+
+
+def test_a_length_header_pointing_inside_the_next_record_loses_only_its_record(tmp_path: Path) -> None:
+    segment, offsets = one_segment_of_200(tmp_path)
+    length = int.from_bytes(segment.read_bytes()[offsets[50] : offsets[50] + 4], "little")
+    corrupt(segment, offsets[50], (length + 5).to_bytes(4, "little"))
+
+    assert drain(Spool(tmp_path)) == [p for n, p in enumerate(payloads(200)) if n != 50]
+
+
+@pytest.mark.parametrize("cursor", ["99 12345", "1 99999999", "1 5", "nonsense", "-3 -7"])
+def test_a_nonsense_cursor_replays_the_whole_spool(tmp_path: Path, cursor: str) -> None:
+    segment, _ = one_segment_of_200(tmp_path)
+    (segment.parent / "cursor").write_text(cursor)
+
+    spool = Spool(tmp_path)
+    assert drain(spool) == payloads(200)  # at least once: duplicates are removed by event_id
+    assert spool.skipped_regions == 0

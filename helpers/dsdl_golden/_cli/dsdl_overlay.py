@@ -61,10 +61,10 @@ def overlay(checkout: Path, project: Path, repo: str, version: str | None) -> li
     from goldenimage.spec import load_spec
 
     spec = load_spec()
-    revision, epoch = source_state()
+    source = source_state()
     try:
         with _child_output_to_stderr():
-            written = write_overlay(checkout, spec, revision, epoch)
+            written = write_overlay(checkout, spec, source.revision, source.epoch)
     except ValueError as error:
         raise OverlayError(str(error)) from error
     except subprocess.CalledProcessError as error:

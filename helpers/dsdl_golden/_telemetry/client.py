@@ -15,7 +15,7 @@ import math
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 from dsdl_golden._telemetry.hec import HecTransport, Reply, Verdict
-from dsdl_golden._telemetry.spool import Batch, Spool
+from dsdl_golden._telemetry.spool import Batch, MemorySpool, Spool
 
 logger = logging.getLogger("dsdl_golden.telemetry")
 
@@ -42,7 +42,20 @@ class DeliveryStats:
     retries: int = 0
     dropped_queue_full: int = 0
     dropped_spool_full: int = 0
+    dropped_write_error: int = 0  # the spool write failed (disk full, file size limit, I/O error)
     dead_lettered: int = 0
+    corrupt_bytes_skipped: int = 0  # damaged spool bytes moved to quarantine files instead of sent
+    corrupt_records_skipped: int = 0  # damaged regions of the spool skipped (each one or more records)
+    spool_in_memory: int = 0  # 1 when the spool directory was unusable and events wait in memory
+
+
+LOSS_COUNTERS = (
+    "dropped_queue_full",
+    "dropped_spool_full",
+    "dropped_write_error",
+    "dead_lettered",
+    "corrupt_records_skipped",
+)
 
 
 @dataclass(frozen=True)
@@ -101,20 +114,57 @@ def serialise(event: dict[str, Any]) -> bytes:
     return text.encode()
 
 
+_KEY_TYPES = (str, int, float, bool, type(None))
+
+
+def _unserialisable(value: Any, path: str) -> str | None:
+    """Where in ``value`` (at ``path``) serialisation fails and why, or None (slow: only after a failure)."""
+    if isinstance(value, Mapping | list | tuple):
+        items = value.items() if isinstance(value, Mapping) else enumerate(value)
+        for key, item in items:
+            if not isinstance(key, _KEY_TYPES):
+                return (
+                    f"field {path or '<event>'!r} has the key {key!r} (a {type(key).__name__}): use str keys"
+                )
+            if (found := _unserialisable(item, f"{path}.{key}" if path else str(key))) is not None:
+                return found
+        return None
+    try:
+        serialise({"value": value})
+    except Exception as error:
+        return (
+            f"field {path!r} ({type(value).__name__}) cannot be serialised: {type(error).__name__}: {error}"
+        )
+    return None
+
+
+def encode(event: dict[str, Any]) -> bytes:
+    """:func:`serialise`, raising ``TypeError`` that names the field when the event cannot be encoded."""
+    try:
+        return serialise(event)
+    except Exception as error:
+        where = _unserialisable(event.get("event"), "") or _unserialisable(event.get("fields"), "fields")
+        raise TypeError(f"telemetry event cannot be sent to HEC: {where or error}") from error
+
+
 class DeliveryClient:
     """Delivers HEC events at least once through a disk spool; see the module docstring."""
 
-    def __init__(self, transport: HecTransport, spool: Spool, options: DeliveryOptions | None = None) -> None:
+    def __init__(
+        self, transport: HecTransport, spool: Spool | MemorySpool, options: DeliveryOptions | None = None
+    ) -> None:
         self.transport = transport
         self.spool = spool
         self.options = options or DeliveryOptions()
         self.stats = DeliveryStats()
-        self._queue: collections.deque[dict[str, Any]] = collections.deque()
+        self._queue: collections.deque[dict[str, Any] | bytes] = collections.deque()
         self._wake_writer = threading.Event()
         self._progress = threading.Condition()
         self._writing = False
         self._stopping = threading.Event()
         self._batch_limit = self.options.batch_events
+        self._marks = {"flush": self._losses(), "sync": self._losses()}
+        self._closed: bool | None = None  # the result of close() once closed
         self._dead_letters = dead_letter_path(spool.root)
         self._writer = threading.Thread(target=self._write_loop, name="golden-telemetry-writer", daemon=True)
         self._sender = threading.Thread(target=self._send_loop, name="golden-telemetry-sender", daemon=True)
@@ -124,8 +174,8 @@ class DeliveryClient:
     def __repr__(self) -> str:
         return f"DeliveryClient({self.transport!r}, spool={str(self.spool.root)!r})"
 
-    def submit(self, event: dict[str, Any]) -> None:
-        """Queue one HEC event (a dict); never blocks, never raises."""
+    def submit(self, event: dict[str, Any] | bytes) -> None:
+        """Queue one HEC event (a dict, or its JSON from :func:`encode`); never blocks, never raises."""
         if len(self._queue) >= self.options.max_queue:
             self.stats.dropped_queue_full += 1
             if (
@@ -160,10 +210,20 @@ class DeliveryClient:
     def _drain_queue(self) -> None:
         while self._queue:
             events = [self._queue.popleft() for _ in range(min(len(self._queue), 10_000))]
-            dead_letters = self.stats.dead_lettered
-            written = self.spool.append(filter(None, map(self._payload, events)))
-            offered = len(events) - (self.stats.dead_lettered - dead_letters)
+            payloads = [payload for payload in map(self._payload, events) if payload is not None]
+            offered = len(payloads)
             self.stats.queued += offered
+            try:
+                written = self.spool.append(payloads)
+            except Exception as error:  # disk full, file size limit, I/O error: these events are lost
+                self.stats.dropped_write_error += offered
+                logger.error(
+                    "telemetry spool write failed (%s): %d events lost, %d so far",
+                    error,
+                    offered,
+                    self.stats.dropped_write_error,
+                )
+                continue
             self.stats.spooled += written
             if written < offered:
                 self.stats.dropped_spool_full += offered - written
@@ -175,9 +235,16 @@ class DeliveryClient:
             with self._progress:
                 self._progress.notify_all()
 
-    def _payload(self, event: dict[str, Any]) -> bytes | None:
-        """The serialised event, or None when it is too large for HEC (then it is dead-lettered)."""
-        payload = serialise(event)
+    def _payload(self, event: dict[str, Any] | bytes) -> bytes | None:
+        """The serialised event, or None when it cannot be sent (then it alone is dead-lettered)."""
+        if isinstance(event, bytes):
+            payload = event
+        else:
+            try:
+                payload = encode(event)
+            except TypeError as error:
+                self._dead_letter(repr(event).encode(), f"event cannot be serialised: {error}")
+                return None
         if len(payload) > MAX_EVENT_BYTES:
             self._dead_letter(payload, f"event of {len(payload)} bytes exceeds HEC's limit")
             return None
@@ -285,10 +352,15 @@ class DeliveryClient:
 
     def _dead_letter(self, payload: bytes, reason: str) -> None:
         self.stats.dead_lettered += 1
-        logger.error("HEC rejected an event for good (%s): kept in %s", reason, self._dead_letters)
-        record = {"time": time.time(), "reason": reason, "event": payload.decode("utf-8", "replace")}
-        with self._dead_letters.open("a", encoding="utf-8") as stream:
-            stream.write(json.dumps(record) + "\n")
+        text = payload.decode("utf-8", "replace")
+        record = {"time": time.time(), "reason": reason, "event": text}
+        try:
+            with self._dead_letters.open("a", encoding="utf-8") as stream:
+                stream.write(json.dumps(record) + "\n")
+        except OSError as error:
+            logger.error("telemetry event undeliverable (%s), and %s: %s", reason, error, text[:2000])
+            return
+        logger.error("telemetry event undeliverable (%s): kept in %s", reason, self._dead_letters)
 
     # control -----------------------------------------------------------------------------------
 
@@ -307,31 +379,71 @@ class DeliveryClient:
                 self._progress.wait(min(remaining, 0.05))
         return True
 
+    def _losses(self) -> dict[str, int]:
+        counters = self.stats_dict()
+        return {name: counters[name] for name in LOSS_COUNTERS}
+
+    def _lost_since(self, mark: str) -> dict[str, int]:
+        """The loss counters that grew since the last call for ``mark`` (by how much)."""
+        now, before = self._losses(), self._marks[mark]
+        self._marks[mark] = now
+        grown = {name: now[name] - before[name] for name in now if now[name] > before[name]}
+        if grown:
+            logger.warning("telemetry %s: events not delivered since the last %s: %s", mark, mark, grown)
+        return grown
+
     def flush(self, timeout: float = 10.0) -> bool:
-        """Wait up to ``timeout`` seconds until every queued event was sent; True if so."""
-        return self._wait(self.idle, timeout)
+        """Wait up to ``timeout`` s until every queued event was sent.
+
+        True if so and nothing was dropped, dead-lettered or skipped as corrupt since the last flush.
+        """
+        if self._closed is not None:
+            return self._closed and not self._lost_since("flush")
+        delivered = self._wait(self.idle, timeout)
+        return not self._lost_since("flush") and delivered
 
     def sync(self, timeout: float = 10.0) -> bool:
-        """Wait up to ``timeout`` s until every queued event is on stable storage; True if so."""
-        if not self._wait(lambda: not self._queue and not self._writing, timeout):
-            return False
-        self.spool.sync()
-        return True
+        """Wait up to ``timeout`` s until every queued event is on stable storage.
+
+        True if so and nothing was dropped, dead-lettered or skipped as corrupt since the last sync.
+        """
+        if self._closed is not None:
+            return not self._lost_since("sync")
+        written = self._wait(lambda: not self._queue and not self._writing, timeout)
+        try:
+            self.spool.sync()
+        except OSError as error:
+            logger.error("telemetry spool sync failed: %s", error)
+            written = False
+        return not self._lost_since("sync") and written
 
     def close(self, timeout: float = 5.0) -> bool:
-        """Flush for up to ``timeout`` s, stop the threads and keep what is unsent in the spool."""
+        """Flush for up to ``timeout`` s, stop the threads and keep what is unsent in the spool.
+
+        Idempotent: a second call does nothing and returns the first one's result.
+        """
+        if self._closed is not None:
+            return self._closed
         delivered = self.flush(timeout)
         self._stopping.set()
         self._wake_writer.set()
         self._writer.join()
         self._sender.join(timeout=max(self.transport.timeout, 1.0) + 1.0)
-        self.spool.close()
+        try:
+            self.spool.close()
+        except OSError as error:
+            logger.error("telemetry spool close failed: %s", error)
         self.transport.close()
+        self._closed = delivered
         return delivered
 
     def stats_dict(self) -> dict[str, int]:
-        """The counters as a plain dict."""
-        return asdict(self.stats)
+        """The counters as a plain dict (with the spool's counts of corrupt bytes skipped)."""
+        counters = asdict(self.stats)
+        counters["corrupt_bytes_skipped"] = getattr(self.spool, "skipped_bytes", 0)
+        counters["corrupt_records_skipped"] = getattr(self.spool, "skipped_regions", 0)
+        counters["spool_in_memory"] = int(getattr(self.spool, "in_memory", False))
+        return counters
 
 
 def dead_letter_path(spool_root: Path) -> Path:
