@@ -61,3 +61,15 @@ def telemetry(settings_for: Callable[..., Settings]) -> Iterator[Telemetry]:
     client = build_telemetry(settings_for())
     yield client
     client.close(timeout=5)
+
+
+@pytest.fixture
+def child_environment(splunk: SplunkEmulator, hec_token: str, tmp_path: Path) -> dict[str, str]:
+    """The settings of a telemetry process of its own: HEC at ``splunk``, the spool in ``tmp_path``."""
+    return {
+        "splunk_hec_enabled": "1",
+        "splunk_hec_url": splunk.hec_url,
+        "splunk_hec_token": hec_token,
+        "GOLDEN_TLS_VERIFY": str(splunk.ca_bundle),
+        "GOLDEN_SPOOL_DIR": str(tmp_path / "spool"),
+    }

@@ -93,15 +93,9 @@ def child(settings_env: dict[str, str], *args: str) -> subprocess.Popen[str]:
 
 
 def test_killed_process_events_are_replayed_by_the_next_one(
-    splunk: SplunkEmulator, hec_token: str, tmp_path: Path
+    splunk: SplunkEmulator, tmp_path: Path, child_environment: dict[str, str]
 ) -> None:
-    environ = {
-        "splunk_hec_enabled": "1",
-        "splunk_hec_url": splunk.hec_url,
-        "splunk_hec_token": hec_token,
-        "GOLDEN_TLS_VERIFY": str(splunk.ca_bundle),
-        "GOLDEN_SPOOL_DIR": str(tmp_path / "spool"),
-    }
+    environ = child_environment
     splunk.drop_after_events(700)
     splunk.inject_fault(listener="hec", path="/services/collector/event", code=9, times=None)
     first = child(environ, "0", "3000", "wait")

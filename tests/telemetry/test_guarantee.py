@@ -117,16 +117,10 @@ FSIZE_CHILD = textwrap.dedent(
 
 
 def test_a_spool_write_failing_mid_run_counts_the_lost_events(
-    splunk: SplunkEmulator, hec_token: str, tmp_path: Path
+    splunk: SplunkEmulator, child_environment: dict[str, str]
 ) -> None:
     splunk.refuse_connections(60.0)  # nothing leaves the spool: the file size limit is reached
-    environ = {
-        "splunk_hec_enabled": "1",
-        "splunk_hec_url": splunk.hec_url,
-        "splunk_hec_token": hec_token,
-        "GOLDEN_TLS_VERIFY": str(splunk.ca_bundle),
-        "GOLDEN_SPOOL_DIR": str(tmp_path / "spool"),
-    }
+    environ = child_environment
     done = subprocess.run(
         [sys.executable, "-c", FSIZE_CHILD],
         env={**os.environ, **environ},
@@ -222,16 +216,13 @@ KILLED_CHILD = textwrap.dedent(
 
 
 def test_a_damaged_record_left_by_a_killed_process_is_skipped_and_counted(
-    splunk: SplunkEmulator, hec_token: str, settings_for: Callable[..., Settings], tmp_path: Path
+    splunk: SplunkEmulator,
+    settings_for: Callable[..., Settings],
+    tmp_path: Path,
+    child_environment: dict[str, str],
 ) -> None:
     splunk.refuse_connections(60.0)
-    environ = {
-        "splunk_hec_enabled": "1",
-        "splunk_hec_url": splunk.hec_url,
-        "splunk_hec_token": hec_token,
-        "GOLDEN_TLS_VERIFY": str(splunk.ca_bundle),
-        "GOLDEN_SPOOL_DIR": str(tmp_path / "spool"),
-    }
+    environ = child_environment
     child = subprocess.Popen(
         [sys.executable, "-c", KILLED_CHILD], env={**os.environ, **environ}, stdout=subprocess.PIPE, text=True
     )
@@ -280,16 +271,12 @@ SUICIDE_CHILD = textwrap.dedent(
     "about 30 us median against the 20 us budget (the sender contends for the spool lock)",
 )
 def test_events_logged_just_before_a_sigkill_are_delivered_by_the_next_process(
-    splunk: SplunkEmulator, hec_token: str, settings_for: Callable[..., Settings], tmp_path: Path
+    splunk: SplunkEmulator,
+    settings_for: Callable[..., Settings],
+    child_environment: dict[str, str],
 ) -> None:
     splunk.refuse_connections(60.0)  # the killed process cannot have sent anything
-    environ = {
-        "splunk_hec_enabled": "1",
-        "splunk_hec_url": splunk.hec_url,
-        "splunk_hec_token": hec_token,
-        "GOLDEN_TLS_VERIFY": str(splunk.ca_bundle),
-        "GOLDEN_SPOOL_DIR": str(tmp_path / "spool"),
-    }
+    environ = child_environment
     for _ in range(3):
         killed = subprocess.run(
             [sys.executable, "-c", SUICIDE_CHILD], env={**os.environ, **environ}, check=False, timeout=60
