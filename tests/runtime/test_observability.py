@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import requests
 
+from dsdl_golden._cli.dev import runtime_command
 from dsdl_golden._runtime.observability import tracing_wanted
 from dsdl_golden.workspace import lay_out
 
@@ -34,16 +34,7 @@ def serve_and_stop(tmp_path: Path, **environment: str) -> str:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "dsdl_golden.runtime:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
+        runtime_command(port),
         env={
             "PATH": os.environ.get("PATH", ""),
             "HOME": str(tmp_path),
