@@ -14,28 +14,30 @@ Module functions use one process-wide :class:`Telemetry` built from the DSDL env
         telemetry.log_error(error, phase="fit")
     telemetry.flush(10)
 
-Metrics go to the metrics index as HEC metric events (one ``metric_name:<name>`` per value),
+Metrics go to the metrics index as HEC metric events (one ``metric_name:<name>`` per value; large
+arrays and very many values take the shape that :meth:`Telemetry.log_metrics` describes),
 everything else to the events index. Every event carries ``event_id`` (unique, for de-duplication
 at search time: delivery is at least once), project, use case, model, run id, host and the image
 version and digest when known. With HEC disabled or unconfigured every function is a cheap no-op
 that says why once, at debug level.
 
-Delivery guarantee, as it holds today:
+Delivery guarantee:
 
 - An event that cannot be encoded as JSON (a key that is not a string or number, a value whose
   ``str()`` raises) is refused at the call with a ``TypeError`` naming the field; nothing else is
   affected. ``log_*`` raises nothing else from the delivery pipeline.
-- An accepted event is serialised at the call and queued in memory; a writer thread writes it to the
-  disk spool (``GOLDEN_SPOOL_DIR``) within milliseconds. From then on it survives the death of the
-  process (SIGKILL included: the write is in the page cache), and after :func:`sync` returned True, or
-  within 50 ms, a crash of the machine. It is replayed by the next process that uses the spool
-  directory, and reaches HEC at least once (de-duplicate by ``event_id``). **Not yet held**: events
-  logged less than a few milliseconds before a SIGKILL can still be in memory and are lost.
+- Once ``log_*`` returned, the event is in the disk spool (``GOLDEN_SPOOL_DIR``): the call copies
+  it into a memory-mapped spool file, which puts it in the operating system's page cache (a few
+  microseconds, no system call). It survives the death of the process (SIGKILL included) at once,
+  and a crash of the machine within 50 ms (a background fsync) or after :func:`sync` returned True.
+  It is replayed by the next process that uses the spool directory, and reaches HEC at least once
+  (de-duplicate by ``event_id``). A process forked from this one spools to a directory of its own
+  (delivered once the child has exited, by the next process that starts).
 - An event that can never be delivered (larger than HEC's limit, refused by HEC for good) goes to
   ``<spool>/dead-letter.jsonl`` with its reason and is counted (``dead_lettered``).
-- Events dropped because the spool is full (``dropped_spool_full``), the spool write failed (disk
-  full, file size limit: ``dropped_write_error``) or the in-memory queue was full
-  (``dropped_queue_full``) are counted, not silently lost.
+- Events dropped because the spool is full (``dropped_spool_full``: 256 MB of unsent events) or
+  the spool write failed (disk full, file size limit: ``dropped_write_error``) are counted, not
+  silently lost; spool files are preallocated, so a full disk fails the write, never the process.
 - Damaged spool bytes (a flipped bit, a torn or corrupted length header) cost only the records they
   hit: the reader resynchronises on the next intact record, copies the damaged bytes to
   ``<spool>/quarantine-*.bin`` and counts them (``corrupt_records_skipped``, ``corrupt_bytes_skipped``).
@@ -54,22 +56,23 @@ import atexit
 import itertools
 import json
 import logging
-import math
-import numbers
-import re
 import socket
 import threading
 import time
 import traceback
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from dsdl_golden._telemetry import metric_events
 from dsdl_golden._telemetry.client import DeliveryClient, DeliveryOptions, encode
 from dsdl_golden._telemetry.hec import HecTransport
 from dsdl_golden._telemetry.spool import MemorySpool, Spool
 from dsdl_golden.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "HecLogHandler",
@@ -90,57 +93,26 @@ logger = logging.getLogger("dsdl_golden.telemetry")
 
 SOURCE = "dsdl-golden"
 MEMORY_SPOOL_BYTES = 64 * 1024 * 1024  # the in-memory queue used when the spool directory is unusable
-_METRIC_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*")
-
-
-def _flatten(metrics: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    for key, value in metrics.items():
-        name = f"{prefix}{key}"
-        items = value.tolist() if getattr(value, "ndim", 0) > 0 else value  # numpy arrays
-        if isinstance(items, Mapping):
-            yield from _flatten(items, f"{name}.")
-        elif isinstance(items, list | tuple):
-            yield from _flatten({str(index): item for index, item in enumerate(items)}, f"{name}.")
-        else:
-            yield name, items
-
-
-def metric_fields(metrics: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """HEC ``fields`` for ``metrics``: numbers become ``metric_name:<name>`` measurements.
-
-    Nested mappings and sequences are flattened with dots (``per_class.a.f1``, ``confusion_matrix.0.1``);
-    strings become dimensions; None is skipped. Returns the fields and the names of non-finite values,
-    which Splunk cannot store. Raises ``TypeError``/``ValueError`` naming a bad metric.
-    """
-    fields: dict[str, Any] = {}
-    non_finite: list[str] = []
-    for name, value in _flatten(metrics):
-        if not _METRIC_NAME.fullmatch(name):
-            raise ValueError(
-                f"metric name {name!r}: use letters, digits, '_', '.', '-', starting with a letter"
-            )
-        if value is None:
-            continue
-        if isinstance(value, str):
-            fields[name] = value
-        elif isinstance(value, numbers.Real) or hasattr(value, "__float__"):
-            number = float(value)
-            if math.isfinite(number):
-                fields[f"metric_name:{name}"] = number
-            else:
-                non_finite.append(name)
-        else:
-            raise TypeError(f"metric {name!r} is a {type(value).__name__}: give a number, a string or None")
-    return fields, non_finite
 
 
 def _flat_fields(values: Mapping[str, Any]) -> dict[str, Any]:
-    """HEC indexed fields must be flat: scalars are kept, other values become text, None is left out."""
-    return {
-        key: value if isinstance(value, str | int | float) else str(value)
-        for key, value in values.items()
-        if value is not None
-    }
+    """HEC indexed fields must be flat: scalars are kept, other values become text, None is left out.
+
+    Raises ``TypeError`` naming the field whose value cannot be shown as text.
+    """
+    return {key: _field_value(key, value) for key, value in values.items() if value is not None}
+
+
+def _field_value(key: str, value: Any) -> Any:
+    if isinstance(value, str | int | float):
+        return value
+    try:
+        return str(value)
+    except Exception as error:
+        raise TypeError(
+            f"telemetry field {key!r} ({type(value).__name__}) cannot be shown as text: "
+            f"{type(error).__name__}: {error}"
+        ) from error
 
 
 class Telemetry:
@@ -203,17 +175,122 @@ class Telemetry:
     def log_metrics(
         self, metrics: Mapping[str, Any], *, step: int | None = None, stage: str = "train", **context: Any
     ) -> None:
-        """Send numeric metrics as one HEC metric event to the metrics index."""
+        """Send numeric metrics to the metrics index as HEC metric events.
+
+        Nested mappings and sequences are flattened with dots: ``{"per_class": {"a": {"f1": 0.5}}}``
+        becomes the measurement ``per_class.a.f1``, ``[[3, 1], [0, 4]]`` under ``confusion_matrix``
+        the measurements ``confusion_matrix.0.0`` to ``confusion_matrix.1.1``. Strings become
+        dimensions, None is skipped, NaN and infinities are left out and named in the ``non_finite``
+        dimension. Small inputs make one metric event; large ones (a
+        :func:`~dsdl_golden.metrics_calculator.calculate_all_metrics` result with hundreds of
+        classes) are shaped as the Notes say, so that no event comes near HEC's limits and the
+        call costs about a tenth of a second, not seconds.
+
+        Parameters
+        ----------
+        metrics : Mapping[str, Any]
+            Numbers, strings, None, numpy scalars and arrays, and mappings and sequences of them.
+            Names are made of letters, digits, ``_``, ``.`` and ``-`` and start with a letter.
+        step : int, optional
+            The training step or epoch (the ``step`` dimension).
+        stage : str, default="train"
+            The ``stage`` dimension: ``"train"``, ``"validation"``, ``"test"``, ...
+        **context : Any
+            More dimensions for these events only (``fold=2``); the run context is always added.
+
+        Raises
+        ------
+        TypeError
+            A value that is not a number, a string or None (the message names it).
+        ValueError
+            A metric name Splunk would not take (the message names it).
+
+        See Also
+        --------
+        log_event : Events for the events index; large arrays of metrics go there too.
+
+        Notes
+        -----
+        Large inputs take this shape:
+
+        - **Large arrays.** An array of numbers or of strings (numpy, or nested lists) with more than
+          :data:`ARRAY_MEASUREMENT_CELLS` (400) cells, such as the confusion matrix of more than 20
+          classes, or ``labels`` and ``class_counts`` of more than 400, is not flattened. The metric
+          event keeps ``<name>.shape.<axis>`` for each axis and, for a square ``confusion_matrix``,
+          ``<name>.total`` (the samples, or their weight) and ``<name>.trace`` (those predicted
+          right). The cells go to the events index (sourcetype and index of :meth:`log_event`) as
+          events ``{"type": "metric_array", "metric": <name>, "shape", "dtype", "start", "stop",
+          "raveled", "part", "parts", "values"}`` of at most :data:`ARRAY_EVENT_BYTES` (512 KB) of
+          values each: ``values`` holds rows ``start`` to ``stop - 1`` (along the first axis);
+          only when one row alone is over that size is the array raveled (C order, ``"raveled":
+          true``) and ``start``/``stop`` count cells. ``np.concatenate`` of the ``values`` of
+          parts 1 to ``parts``, reshaped to ``shape``, gives the array back; non-finite cells are
+          null. An array that could take more than :data:`ARRAY_MAX_BYTES` (32 MB) of JSON is not
+          sent: a warning says so and the metric event names it in ``arrays_not_sent``.
+        - **Many measurements.** More than :data:`MAX_MEASUREMENTS_PER_EVENT` (1,000) measurements
+          (the per-class metrics of more than about 150 classes) are split, in order, over several
+          metric events, each with every dimension and ``metrics_part`` (1, 2, ...) and
+          ``metrics_parts``. The metric names do not change with the number of classes:
+          ``per_class.17.recall`` is the same measurement whether it came in one event or many.
+        - **Linking.** When either happens, every metric event and array event of the call carries
+          ``metrics_id``: the ``event_id`` of the first metric event. Each event has its own
+          ``event_id`` and the same context, ``stage`` and ``step``.
+
+        Inputs with at most 400 cells per array and 1,000 measurements make one metric event,
+        exactly as before, with no ``metrics_id``.
+
+        Examples
+        --------
+        >>> from dsdl_golden.telemetry_helper import get_telemetry
+        >>> telemetry = get_telemetry()
+        >>> telemetry.log_metrics({"accuracy": 0.91, "per_class": {"a": {"f1": 0.5}}}, stage="test")
+        """
         if self._skip():
             return
-        fields, non_finite = metric_fields(metrics)
+        fields, non_finite, arrays = metric_events.metric_fields_and_arrays(metrics)
         if non_finite:
             fields["non_finite"] = ",".join(non_finite)
-        if not any(key.startswith("metric_name:") for key in fields):
+        if not any(key.startswith(metric_events.MEASUREMENT) for key in fields):
             logger.warning("log_metrics got no finite number to send: %s", sorted(metrics))
             return
-        fields.update(self._dimensions({"stage": stage, "step": step, **context}))
-        self._submit({"event": "metric", "index": self.settings.metrics_index, "fields": fields})
+        dimensions = {"stage": stage, "step": step, **context}
+        parts = metric_events.measurement_parts(fields)
+        if len(parts) == 1 and not arrays:  # the common case: one metric event, as it always was
+            fields.update(self._dimensions(dimensions))
+            self._submit({"event": "metric", "index": self.settings.metrics_index, "fields": fields})
+            return
+        sent, not_sent = metric_events.sendable_arrays(arrays)
+        if not_sent:
+            logger.warning(
+                "log_metrics: arrays %s are larger than %d bytes of JSON: only their shape is sent",
+                ", ".join(not_sent),
+                metric_events.ARRAY_MAX_BYTES,
+            )
+        metrics_id = ""
+        for number, part in enumerate(parts, start=1):
+            extra = dict(dimensions)
+            if not_sent:
+                extra["arrays_not_sent"] = ",".join(not_sent)
+            if len(parts) > 1:
+                extra.update(metrics_part=number, metrics_parts=len(parts))
+            part.update(self._dimensions(extra))
+            metrics_id = metrics_id or part["event_id"]
+            part["metrics_id"] = metrics_id
+            self._submit({"event": "metric", "index": self.settings.metrics_index, "fields": part})
+        for name, array in sent:
+            self._log_array(name, array, {**dimensions, "metrics_id": metrics_id})
+
+    def _log_array(self, name: str, array: np.ndarray, dimensions: Mapping[str, Any]) -> None:
+        """The cells of a large metrics array as events to the events index (see log_metrics)."""
+        for body in metric_events.array_event_bodies(name, array):
+            self._submit(
+                {
+                    "event": body,
+                    "index": self.settings.events_index,
+                    "sourcetype": self.settings.sourcetype,
+                    "fields": self._dimensions({"level": "INFO", **dimensions}),
+                }
+            )
 
     def log_training_step(self, step: int, **values: Any) -> None:
         """Send the metrics of one training step (``stage="train"``)."""
@@ -289,9 +366,9 @@ class Telemetry:
     def stats(self) -> dict[str, int]:
         """Delivery counters since start.
 
-        ``queued``/``spooled``/``sent``/``batches``/``retries``; losses: ``dropped_queue_full``,
-        ``dropped_spool_full``, ``dropped_write_error``, ``dead_lettered``, ``corrupt_records_skipped``
-        (with ``corrupt_bytes_skipped``); ``spool_in_memory`` is 1 after the fallback to memory.
+        ``queued``/``spooled``/``sent``/``batches``/``retries``; losses: ``dropped_spool_full``,
+        ``dropped_write_error``, ``dead_lettered``, ``corrupt_records_skipped`` (with
+        ``corrupt_bytes_skipped``); ``spool_in_memory`` is 1 after the fallback to memory.
         """
         return {} if self.delivery is None else self.delivery.stats_dict()
 
@@ -356,7 +433,41 @@ def configure(settings: Settings | None = None, **kwargs: Any) -> Telemetry:
 def log_metrics(
     metrics: Mapping[str, Any], *, step: int | None = None, stage: str = "train", **context: Any
 ) -> None:
-    """Send numeric metrics to the metrics index (see :meth:`Telemetry.log_metrics`)."""
+    """Send numeric metrics to the metrics index as HEC metric events.
+
+    Nested mappings and sequences are flattened into dotted measurement names
+    (``per_class.0.f1``, ``confusion_matrix.0.1``), strings become dimensions. Small inputs make one
+    metric event. Large ones keep every event far under HEC's limits and the call cheap (about
+    0.1 s for a 1,000-class :func:`~dsdl_golden.metrics_calculator.calculate_all_metrics` result,
+    mostly numpy reading its million-cell confusion matrix): arrays of more than 400 cells go to
+    the events index in parts of rows (the metric event keeps their shape, and a confusion
+    matrix's total and trace), and more than 1,000 measurements are split over several metric
+    events; all of them share ``metrics_id``.
+    :meth:`Telemetry.log_metrics` describes the shape in full.
+
+    Parameters
+    ----------
+    metrics : Mapping[str, Any]
+        Numbers, strings, None, numpy scalars and arrays, and mappings and sequences of them.
+    step : int, optional
+        The training step or epoch (the ``step`` dimension).
+    stage : str, default="train"
+        The ``stage`` dimension.
+    **context : Any
+        More dimensions for these events only.
+
+    See Also
+    --------
+    Telemetry.log_metrics : The same for one :class:`Telemetry`, and the shape of large inputs.
+    log_training_step : The metrics of one training step.
+
+    Examples
+    --------
+    >>> from dsdl_golden import telemetry_helper as telemetry
+    >>> from dsdl_golden.metrics_calculator import calculate_all_metrics
+    >>> telemetry.log_metrics({"accuracy": 0.91, "loss": 0.25}, stage="validation", fold=2)
+    >>> telemetry.log_metrics(calculate_all_metrics([0, 1, 2, 2], [0, 2, 2, 1]), stage="test")
+    """
     get_telemetry().log_metrics(metrics, step=step, stage=stage, **context)
 
 

@@ -128,10 +128,34 @@ def test_non_loopback_addresses_need_an_explicit_flag(host: str, capsys: pytest.
         SplunkEmulator(host=loopback)
 
 
+@pytest.mark.timeout(60)  # were the file accepted, the command would serve until stopped
+@pytest.mark.parametrize(
+    ("options", "problem"),
+    [
+        (["--dataset", "web", "{rows}"], "dataset file {rows}: line 2 column 7: NaN is not valid JSON"),
+        (["--config", "[" * 100_000], "JSON nested more than 512 levels deep"),
+        (["--config", '{"max_content_length": 1e400}'], "1e400 is beyond the range of a double"),
+    ],
+)
+def test_emulator_command_reads_its_json_strictly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str], problem: str
+) -> None:
+    rows = tmp_path / "web.jsonl"
+    rows.write_text('{"a": 1}\n{"a": NaN}\n')
+    arguments = [option.replace("{rows}", str(rows)) for option in options]
+    assert cli.main(["emulator", "--hec-port", "0", "--rest-port", "0", *arguments]) == 2
+    assert problem.replace("{rows}", str(rows)) in capsys.readouterr().err
+
+
 def test_control_api_rejects_hostile_bodies(
     emulator: SplunkEmulator, hec: requests.Session, tmp_path: Path
 ) -> None:
-    for body in (DEEP.encode(), b'{"x": "\xff"}', b'{"max_content_length": NaN}'):
+    for body in (
+        DEEP.encode(),
+        b'{"x": "\xff"}',
+        b'{"max_content_length": NaN}',
+        b'{"log_body_bytes": 1e400}',
+    ):
         reply = control(emulator, hec, "PUT", "config", data=body)
         assert reply.status_code == 400, body[:20]
         assert "error" in reply.json()
@@ -150,6 +174,7 @@ def test_control_api_rejects_hostile_bodies(
     [
         b'{"a":' + DEEP.encode() + b"}",
         b'{"a": NaN}',
+        b'{"a": -1e400}',
         b'{"a": "\xff\xfe"}',
     ],
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import time
 
 import pytest
@@ -128,6 +129,28 @@ def test_rest_listener_faults(emulator: SplunkEmulator, hec: requests.Session) -
     emulator.inject_fault(listener="rest", status=503, body={"messages": []})
     reply = hec.get(emulator.rest_url + "/services/server/info")
     assert (reply.status_code, reply.text) == (503, '{"messages":[]}')
+
+
+def test_a_fault_content_type_replaces_the_default_one(emulator: SplunkEmulator) -> None:
+    """A fault's own ``Content-Type`` header is the only one sent (not a second one after it)."""
+    emulator.inject_fault(
+        listener="rest", status=502, body="<html></html>", headers={"content-type": "text/html"}
+    )
+    emulator.inject_fault(
+        listener="rest", status=503, body={"messages": []}, headers={"Content-Type": "text/x"}
+    )
+    for expected in ("text/html", "text/x"):
+        with socket.create_connection(("127.0.0.1", emulator.rest_port), timeout=5) as raw:
+            context = ssl.create_default_context(cafile=str(emulator.ca_bundle))
+            with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                tls.sendall(b"GET /services/server/info HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                head = b"".join(iter(lambda: tls.recv(65536), b"")).partition(b"\r\n\r\n")[0].decode()
+        types = [
+            line.partition(":")[2].strip()
+            for line in head.split("\r\n")
+            if line.lower().startswith("content-type:")
+        ]
+        assert types == [expected]
 
 
 def test_control_api_over_http(emulator: SplunkEmulator, hec: requests.Session) -> None:

@@ -540,6 +540,12 @@ INVALID = '{{"text":"Invalid data format","code":6,"invalid-event-number":{}}}'
         ('{"event":"a","time":"1_000"}', 0),
         ('{"event":"metric","index":"_metrics","fields":{"metric_name":"m","_value":"nan"}}', 0),
         ('{"event":"metric","index":"_metrics","fields":{"metric_name:m":"-Infinity"}}', 0),
+        ('{"event": {"x": 1e400}}', 0),  # number literals beyond a double's range: infinite once read
+        ('{"event":"a","fields":{"x":-1e400}}', 0),
+        ('{"event":"a"}{"event":[1.5E+999]}', 1),
+        ('{"event":"a"}\n{"event":"b","fields":{"x":-2e308}}\n', 1),
+        ('{"event":"metric","index":"_metrics","fields":{"metric_name:m":1e400}}', 0),
+        ('{"event":"metric","index":"_metrics","fields":{"metric_name":"m","_value":-1e400}}', 0),
     ],
 )
 def test_nan_and_infinity_are_invalid_data(
@@ -548,6 +554,29 @@ def test_nan_and_infinity_are_invalid_data(
     reply = hec.post(emulator.hec_url + EVENT, data=body, headers=splunk(TOKEN))
     assert (reply.status_code, reply.text) == (400, INVALID.format(number))
     assert len(emulator.events()) == number
+
+
+def test_overflowing_numbers_never_reach_the_control_api(
+    emulator: SplunkEmulator, hec: requests.Session
+) -> None:
+    """A literal such as ``1e400`` is refused like NaN (also in a JSON array), so the control API,
+    which must answer strict JSON, never has an infinity to print; finite extremes stay exact."""
+    emulator.configure(accept_json_array=True)
+    for body in ('{"event": {"x": 1e400}}', '[{"event":"a"},{"event":"b","fields":{"y":-1e400}}]'):
+        reply = hec.post(emulator.hec_url + EVENT, data=body, headers=splunk(TOKEN))
+        assert (reply.status_code, reply.json()["code"]) == (400, 6), body
+    edge = '{"event": {"max": 1.7976931348623157e308, "tiny": 1e-400, "big": 1%s}}' % ("0" * 400)
+    assert hec.post(emulator.hec_url + EVENT, data=edge, headers=splunk(TOKEN)).ok
+    owner = {"Authorization": f"Bearer {emulator.control_token}"}
+    text = hec.get(emulator.rest_url + "/__mock__/hec/events", headers=owner).text
+    (event,) = json.loads(text, parse_constant=pytest.fail)
+    assert event["event"] == {"max": 1.7976931348623157e308, "tiny": 0.0, "big": 10**400}
+
+
+def test_non_finite_fault_bodies_are_refused_when_injected(emulator: SplunkEmulator) -> None:
+    with pytest.raises(ValueError, match="not JSON"):
+        emulator.inject_fault(status=500, body={"x": math.inf})
+    assert emulator.faults() == []
 
 
 def test_gzip_body_of_several_members(emulator: SplunkEmulator, hec: requests.Session) -> None:

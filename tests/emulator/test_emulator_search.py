@@ -190,6 +190,36 @@ def test_datasets_from_files_and_dataframes(tmp_path: Path) -> None:
         datasets.add("bad", tmp_path / "rows.txt")
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "problem"),
+    [
+        ("nan.json", '[{"a": 1},\n {"a": NaN}]', r"line 2 column 8: NaN is not valid JSON"),
+        ("inf.json", '[{"a": -Infinity}]', r"line 1 column 8: -Infinity is not valid JSON"),
+        (
+            "big.jsonl",
+            '{"a": 1}\n\n{"a": 2e400}\n',
+            r"line 3 column 7: 2e400 is beyond the range of a double",
+        ),
+        ("deep.json", "[" * 100_000 + "]" * 100_000, r"JSON nested more than 512 levels deep"),
+        ("deep.ndjson", '{"a": 1}\n' + '{"a":' + "[" * 600 + "]" * 600 + "}", r"line 2: JSON nested more"),
+        ("broken.jsonl", '{"a": 1}\n{"a": }', r"line 2 column 7: Expecting value"),
+        ("scalar.json", "[1]", r"item 0 is not a JSON object"),
+        ("list.jsonl", '{"a": 1}\n[]', r"line 2 is not a JSON object"),
+        ("when.csv", "a,_time\n1,2024-01-01\n2,soon\n", r"row 1: unreadable _time 'soon'"),
+        ("latin1.csv", b"a\n\xe9t\xe9\n", r"byte 2 is not UTF-8 \(invalid continuation byte\)"),
+    ],
+)
+def test_dataset_files_are_read_as_strict_json(
+    tmp_path: Path, name: str, text: str | bytes, problem: str
+) -> None:
+    """Dataset files follow the rules of HEC bodies; the error names the file and where it breaks."""
+    path = tmp_path / name
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    with pytest.raises(ValueError, match=rf"^dataset file {path}: {problem}") as raised:
+        Datasets().add("web", path)
+    assert "\n" not in str(raised.value)
+
+
 def test_kvstore_query_language() -> None:
     document = {"name": "a", "score": 5, "tags": "x"}
     assert matches(document, {"name": "a", "score": {"$gte": 5, "$lt": 6}})

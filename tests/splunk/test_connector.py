@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,8 +13,10 @@ import pandas as pd
 import pytest
 
 from dsdl_golden import splunk_connector as splunk
+from dsdl_golden._replies import body_summary
 from dsdl_golden.config import Settings, load_settings
 from dsdl_golden.emulator import SplunkEmulator
+from dsdl_golden.emulator.tls import server_context, write_tls_files
 
 pytestmark = pytest.mark.integration
 
@@ -273,6 +277,81 @@ def test_validate_does_not_hang_on_a_stalled_splunkd(stalled_port: int) -> None:
     assert "timeout=1 s" in problem.detail
 
 
+@contextlib.contextmanager
+def dripping_splunkd(tmp_path: Path, prelude: bytes) -> Iterator[Settings]:
+    """Settings for a loopback HTTPS server that reads a request, sends ``prelude`` at once and then
+    one more byte every half second, for ever (a splunkd or proxy trickling its answer)."""
+    files = write_tls_files(tmp_path / "drip-tls")
+    context = server_context(files)
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    stop = threading.Event()
+
+    def drip(connection: socket.socket) -> None:
+        with contextlib.suppress(OSError), context.wrap_socket(connection, server_side=True) as tls:
+            tls.recv(65536)
+            tls.sendall(prelude)
+            while not stop.wait(0.5):
+                tls.sendall(b"x")
+
+    def accept() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                threading.Thread(target=drip, args=(listener.accept()[0],), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield load_settings(
+            {
+                "splunk_access_enabled": "1",
+                "splunk_access_host": "127.0.0.1",
+                "splunk_access_port": str(listener.getsockname()[1]),
+                "splunk_access_token": SEARCH_TOKEN,
+                "GOLDEN_TLS_VERIFY": str(files.ca_bundle),
+            }
+        )
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+
+
+_HEADERS_THEN_BODY = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize(
+    ("method", "prelude"),
+    [
+        ("job", b"HTTP/1.1 201 Created\r\nX-Slow: "),  # the status line and headers trickle in
+        ("export", _HEADERS_THEN_BODY),  # the streamed results trickle in
+    ],
+)
+def test_a_dripping_splunkd_cannot_stretch_the_deadline(tmp_path: Path, method: str, prelude: bytes) -> None:
+    """The timeout bounds the whole request, not each read: a byte every half second resets any
+    socket timeout, so without an overall deadline the search would never end."""
+    with dripping_splunkd(tmp_path, prelude) as dripping:
+        started = time.monotonic()
+        with pytest.raises(splunk.SplunkTimeoutError, match=r"timeout=3 s") as raised:
+            splunk.get_data("index=web", method=method, timeout=3, settings=dripping, progress=False)
+        elapsed = time.monotonic() - started
+    assert 2.9 < elapsed < 4.5
+    assert "pass a larger timeout=" in str(raised.value)
+    assert SEARCH_TOKEN not in str(raised.value)
+
+
+@pytest.mark.timeout(30)
+def test_validate_is_bounded_by_its_timeout_on_a_dripping_splunkd(tmp_path: Path) -> None:
+    with dripping_splunkd(tmp_path, _HEADERS_THEN_BODY) as dripping:
+        started = time.monotonic()
+        report = splunk.validate_splunk_config(dripping, timeout=1)
+        elapsed = time.monotonic() - started
+    (problem,) = [check for check in report.problems if check.name.startswith("rest.")]
+    assert "timeout=1 s" in problem.detail
+    assert elapsed < 2.5
+
+
 @pytest.mark.timeout(15)
 def test_a_stalled_status_poll_is_bounded_by_the_deadline_and_cancels_the_job(
     server: SplunkEmulator, settings: Callable[..., Settings]
@@ -318,6 +397,82 @@ def test_an_xml_error_from_splunkd_shows_the_message_text_not_xml(
         "The maximum number of concurrent historical searches on this instance has been reached." in message
     )
     assert "<" not in message
+
+
+def proxy_page(secret: str) -> str:
+    """An nginx-style HTML error page of a proxy that echoes the request's Authorization header."""
+    return (
+        "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title>\n<style>body { width: 35em; }</style>"
+        "<script>var retry = 1;</script></head>\n<body>\n<center><h1>502   Bad\tGateway</h1></center>\n"
+        f"<pre>Authorization: Splunk {secret}</pre>\n<hr><center>nginx/1.25.3 &amp; co</center>\n"
+        + "<p>padding</p>\n" * 100
+        + "</body></html>\n"
+    )
+
+
+def assert_clean_summary(message: str, secret: str) -> None:
+    """A short single line with the content type and the page's text, without markup or credentials."""
+    assert "text/html" in message
+    assert "502 Bad Gateway" in message
+    assert "nginx/1.25.3 & co" in message
+    for leaked in ("<", "\n", "\\n", "width", "retry", secret, "Splunk " + secret[:4]):
+        assert leaked not in message, leaked
+    assert len(message) < 300
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "summary"),
+    [
+        (None, b"", "untyped reply: (no text)"),
+        ("text/plain; charset=utf-8", b"  Bad\r\n  request \xff ", "text/plain reply: Bad request \ufffd"),
+        (
+            "text/html",
+            b"<p>authorization = Bearer eyJ.x.y</p><!-- s3cret -->",
+            "text/html reply: authorization = ****",
+        ),
+        ("text/html", b"<b>token s3cret-value and a2</b", "text/html reply: token **** and a2"),
+        ("text/html", b"<h1>401 Authorization Required</h1>", "text/html reply: 401 Authorization Required"),
+        (
+            "application/json",
+            b'{"Authorization": "Basic dTpw"}',
+            'application/json reply: {"Authorization": "****"}',
+        ),
+        ("text/html", b"<h1>" + b"word " * 100, "text/html reply: " + " ".join(["word"] * 32) + " …"),
+    ],
+)
+def test_body_summary_is_one_short_clean_line(content_type: str | None, body: bytes, summary: str) -> None:
+    assert body_summary(content_type, body, ["", "s3cret-value"]) == summary
+
+
+def test_send_results_summarises_a_reply_that_is_not_json(
+    server: SplunkEmulator, settings: Callable[..., Settings]
+) -> None:
+    server.inject_fault(
+        listener="hec",
+        status=502,
+        body=proxy_page(HEC_TOKEN),
+        headers={"Content-Type": "text/html"},
+        times=None,
+    )
+    report = splunk.send_results(pd.DataFrame({"a": [1, 2]}), retries=0, settings=settings())
+    assert [row for row, _ in report.failed] == [0, 1]
+    reason = report.failed[0][1]
+    assert reason.startswith("HTTP 502 ")
+    assert_clean_summary(reason, HEC_TOKEN)
+    checks = splunk.validate_splunk_config(settings()).checks
+    (reachable,) = [check for check in checks if check.name == "hec.reachable"]
+    assert_clean_summary(reachable.detail, HEC_TOKEN)
+
+
+def test_an_html_error_from_a_proxy_before_splunkd_is_summarised(
+    server: SplunkEmulator, settings: Callable[..., Settings]
+) -> None:
+    server.inject_fault(
+        listener="rest", status=502, body=proxy_page(SEARCH_TOKEN), headers={"Content-Type": "text/html"}
+    )
+    with pytest.raises(splunk.SplunkSearchError, match=r"^Splunk answered HTTP 502: ") as raised:
+        splunk.get_data("index=web", earliest="0", settings=settings())
+    assert_clean_summary(str(raised.value), SEARCH_TOKEN)
 
 
 def test_send_results_refuses_credentials_in_the_hec_url(settings: Callable[..., Settings]) -> None:

@@ -265,11 +265,6 @@ SUICIDE_CHILD = textwrap.dedent(
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not held yet: events wait in memory for the writer thread; writing at the call cost "
-    "about 30 us median against the 20 us budget (the sender contends for the spool lock)",
-)
 def test_events_logged_just_before_a_sigkill_are_delivered_by_the_next_process(
     splunk: SplunkEmulator,
     settings_for: Callable[..., Settings],
@@ -290,3 +285,69 @@ def test_events_logged_just_before_a_sigkill_are_delivered_by_the_next_process(
     finally:
         telemetry.close()
     assert numbers_delivered(splunk) == sorted(list(range(10)) * 3)
+
+
+# 8. a forked child logs too -----------------------------------------------------------------------
+
+FORKING_PARENT = textwrap.dedent(
+    """
+    import os
+    from dsdl_golden.telemetry_helper import build_telemetry
+    from dsdl_golden.config import load_settings
+    telemetry = build_telemetry(load_settings())
+    for number in range(5):
+        telemetry.log_event({"number": number})
+    child = os.fork()
+    if child == 0:  # a data loader worker, say: it logs and ends without closing anything
+        for number in range(100, 110):
+            telemetry.log_event({"number": number})
+        os._exit(0)
+    for number in range(5, 10):
+        telemetry.log_event({"number": number})
+    os.waitpid(child, 0)
+    for number in range(10, 15):
+        telemetry.log_event({"number": number})
+    assert telemetry.flush(30), telemetry.stats()
+    assert telemetry.stats()["corrupt_records_skipped"] == 0
+    telemetry.close()
+    """
+)
+
+
+def test_a_forked_child_never_writes_into_its_parents_spool(
+    splunk: SplunkEmulator,
+    settings_for: Callable[..., Settings],
+    child_environment: dict[str, str],
+) -> None:
+    parent = subprocess.run(
+        [sys.executable, "-c", FORKING_PARENT],
+        env={**os.environ, **child_environment},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert parent.returncode == 0, parent.stderr
+    assert numbers_delivered(splunk) == list(range(15))
+
+    telemetry = build_telemetry(settings_for())  # the next process replays what the child spooled
+    try:
+        assert telemetry.flush(20), telemetry.stats()
+    finally:
+        telemetry.close()
+    assert numbers_delivered(splunk) == [*range(15), *range(100, 110)]
+
+
+def test_a_context_value_that_cannot_be_shown_is_refused_naming_it(telemetry: Telemetry) -> None:
+    class Exploding:
+        def __str__(self) -> str:
+            raise RuntimeError("cannot be shown")
+
+    with pytest.raises(TypeError, match=r"'fold'.*cannot be shown"):
+        telemetry.log_event({"number": 1}, fold=Exploding())
+    with pytest.raises(TypeError, match=r"'fold'.*cannot be shown"):
+        telemetry.log_metrics({"loss": 0.5}, fold=Exploding())
+    with pytest.raises(TypeError, match=r"'owner'.*cannot be shown"):
+        telemetry.set_context(owner=Exploding())
+    telemetry.log_event({"number": 2})  # the refused calls left nothing behind
+    assert telemetry.flush(10), telemetry.stats()

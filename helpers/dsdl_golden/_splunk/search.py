@@ -11,10 +11,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from splunklib import binding, client, results
 
+from dsdl_golden._replies import body_summary
 from dsdl_golden._splunk.errors import (
     SplunkAuthenticationError,
     SplunkConfigError,
@@ -25,10 +26,14 @@ from dsdl_golden._splunk.errors import (
 )
 from dsdl_golden.config import Secret, Settings
 
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer, WriteableBuffer
+
 JOB_PAGE_ROWS = 50_000  # splunkd's default maxresultrows per results request
 _XML_MSG = re.compile(r"<msg\b[^>]*>(.*?)</msg>", re.DOTALL)
 _XML_TAG = re.compile(r"<[^>]*>")
-_CANCEL_SECONDS = 5.0  # socket timeout of the request cancelling a job that timed out
+_CANCEL_SECONDS = 5.0  # time allowed to the request cancelling a job that timed out
+_TOO_SLOW = "stopped answering or answered too slowly"
 
 
 @dataclass(frozen=True)
@@ -82,8 +87,9 @@ def access_from(
 
 
 class Deadline:
-    """The time left for one piece of work (a search, a check): every request to splunkd gets what
-    remains as its socket timeout, and :meth:`check` raises once it is used up.
+    """The time left for one piece of work (a search, a check): every request to splunkd may take
+    only what remains, in all (see :func:`_bounded_socket_class`), and :meth:`check` raises once it
+    is used up.
 
     Calling a deadline is :meth:`check`.
     """
@@ -93,18 +99,19 @@ class Deadline:
         self.what = what
         self.detail = detail
         self._end = time.monotonic() + seconds
-        self._grace: float | None = None
+        self._grace_end: float | None = None
 
     def remaining(self) -> float:
         """Seconds left (negative once past)."""
         return self._end - time.monotonic()
 
     def error(self, cause: str = "") -> SplunkTimeoutError:
-        """The timeout error, naming the timeout and, when given, what stalled."""
+        """The timeout error, naming the timeout, what stalled (when given) and how to wait longer."""
         detail = f": {self.detail}" if self.detail else ""
         because = f" ({cause})" if cause else ""
         return SplunkTimeoutError(
-            f"{self.what} did not finish within timeout={self.seconds:g} s{detail}{because}"
+            f"{self.what} did not finish within timeout={self.seconds:g} s{detail}{because}; "
+            "pass a larger timeout= to wait longer"
         )
 
     def check(self) -> None:
@@ -115,42 +122,80 @@ class Deadline:
     __call__ = check
 
     def request_timeout(self) -> float:
-        """The socket timeout of the next request: the time left, or the grace period of a clean-up."""
-        if self._grace is not None:
-            return self._grace
-        remaining = self.remaining()
-        if remaining <= 0:
+        """The seconds requests may still take: what is left of the deadline, or of the grace period
+        of a clean-up; :class:`SplunkTimeoutError` when nothing is left."""
+        end = self._end if self._grace_end is None else self._grace_end
+        left = end - time.monotonic()
+        if left <= 0:
             raise self.error()
-        return remaining
+        return left
 
     @contextlib.contextmanager
     def grace(self, seconds: float) -> Iterator[None]:
-        """Requests inside get ``seconds`` each, past the deadline (to cancel a job that timed out)."""
-        self._grace = seconds
+        """Requests inside get ``seconds`` in all, past the deadline (to cancel a job that timed out)."""
+        self._grace_end = time.monotonic() + seconds
         try:
             yield
         finally:
-            self._grace = None
+            self._grace_end = None
 
 
-def _tls_arguments(verify: bool | Path) -> dict[str, Any]:
+def _bounded_socket_class(deadline: Deadline) -> type[ssl.SSLSocket]:
+    """An ``SSLSocket`` class whose handshake, reads and writes may take only what is left of
+    ``deadline``; past it they raise ``TimeoutError``.
+
+    A socket timeout bounds each read on its own: a server sending a byte a second never trips it.
+    Setting it to the time left before every operation bounds the whole request, including the
+    reads of a response that splunk-sdk streams after its handler returned.
+    """
+
+    class BoundedSocket(ssl.SSLSocket):
+        def _bound(self) -> None:
+            try:
+                self.settimeout(deadline.request_timeout())
+            except SplunkTimeoutError:
+                raise TimeoutError("the deadline passed") from None
+
+        def do_handshake(self, block: bool = False) -> None:
+            self._bound()
+            super().do_handshake(block)
+
+        def read(self, len: int = 1024, buffer: WriteableBuffer | None = None) -> bytes:
+            self._bound()
+            return super().read(len, buffer)
+
+        def send(self, data: ReadableBuffer, flags: int = 0) -> int:
+            self._bound()
+            return super().send(data, flags)
+
+    return BoundedSocket
+
+
+def _tls_context(verify: bool | Path, deadline: Deadline) -> ssl.SSLContext:
+    """The client TLS context of the requests bounded by ``deadline`` (``verify``: True for the
+    system CAs, False for none, a path for a CA bundle)."""
     if verify is False:
-        return {"verify": False}
-    cafile = str(verify) if isinstance(verify, Path) else None
-    return {"verify": True, "context": ssl.create_default_context(cafile=cafile)}
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    else:
+        context = ssl.create_default_context(cafile=str(verify) if isinstance(verify, Path) else None)
+    context.sslsocket_class = _bounded_socket_class(deadline)
+    return context
 
 
 def _timed_handler(access: Access, deadline: Deadline) -> Callable[..., dict[str, Any]]:
-    """A splunk-sdk HTTP handler whose every request has the deadline's remaining time as its socket
-    timeout (splunk-sdk's default handler has none: a stalled splunkd would block forever)."""
-    tls = _tls_arguments(access.verify)
+    """A splunk-sdk HTTP handler whose every request, from connecting to the last byte of the
+    response, is bounded by ``deadline`` (splunk-sdk's default handler has no timeout at all: a
+    stalled splunkd would block forever)."""
+    context = _tls_context(access.verify, deadline)
 
     def request(url: str, message: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        send = binding.handler(timeout=deadline.request_timeout(), **tls)
+        send = binding.handler(timeout=deadline.request_timeout(), verify=True, context=context)
         try:
             response: dict[str, Any] = send(url, message, **kwargs)
         except TimeoutError:
-            raise deadline.error(f"Splunk at {access.url} stopped answering") from None
+            raise deadline.error(f"Splunk at {access.url} {_TOO_SLOW}") from None
         return response
 
     return request
@@ -185,15 +230,21 @@ def _xml_messages(text: str) -> str | None:
     return "; ".join(texts) if texts else None
 
 
-def _splunk_messages(body: bytes | str) -> str:
-    """Splunk's error texts from a JSON or XML error body (never the raw XML)."""
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+def _splunk_messages(error: binding.HTTPError, access: Access) -> str:
+    """Splunk's error texts from a JSON or XML error body (never the raw XML); any other body, such
+    as a proxy's HTML page, as a one-line :func:`body_summary` with the credentials masked."""
+    text = error.body.decode("utf-8", "replace") if isinstance(error.body, bytes) else str(error.body)
     with contextlib.suppress(ValueError, AttributeError, TypeError):
         messages = json.loads(text).get("messages", [])
-        return "; ".join(str(message.get("text")) for message in messages) or text
-    if text.lstrip().startswith("<"):
-        return _xml_messages(text) or " ".join(html.unescape(_XML_TAG.sub(" ", text)).split())
-    return text.strip()
+        texts = "; ".join(str(message.get("text")) for message in messages)
+        if texts:
+            return texts
+    found = _xml_messages(text) if text.lstrip().startswith("<") else None
+    if found:
+        return found
+    content_type = next((value for name, value in error.headers if name.lower() == "content-type"), None)
+    secrets = [access.token.reveal(), access.password.reveal() if access.password else ""]
+    return body_summary(content_type, text.encode(), secrets)
 
 
 @contextlib.contextmanager
@@ -214,7 +265,7 @@ def translated_errors(access: Access, deadline: Deadline | None = None) -> Itera
                 f"Splunk at {access.url} denied the request (HTTP 403): the token's user lacks the capability"
             ) from None
         raise SplunkSearchError(
-            f"Splunk answered HTTP {error.status}: {_splunk_messages(error.body)}"
+            f"Splunk answered HTTP {error.status}: {_splunk_messages(error, access)}"
         ) from None
     except ssl.SSLCertVerificationError as error:
         raise SplunkConnectionError(
@@ -223,7 +274,7 @@ def translated_errors(access: Access, deadline: Deadline | None = None) -> Itera
         ) from None
     except TimeoutError:
         if deadline is not None:
-            raise deadline.error(f"Splunk at {access.url} stopped answering") from None
+            raise deadline.error(f"Splunk at {access.url} {_TOO_SLOW}") from None
         raise SplunkTimeoutError(f"Splunk at {access.url} did not answer in time") from None
     except OSError as error:
         raise SplunkConnectionError(

@@ -1,14 +1,15 @@
-"""Background delivery of HEC events: in-memory queue -> disk spool -> HEC, at least once.
+"""Delivery of HEC events: disk spool -> HEC, at least once.
 
-The caller only appends to a bounded deque. A writer thread serialises queued events and writes
-them durably to the spool; a sender thread posts the oldest spooled events in batches and marks
-them sent only when Splunk accepted them. Nothing blocks or raises into the caller: a full queue or
-spool drops the event and counts it, and events HEC rejects for good go to a dead-letter file.
+The caller's thread writes each event to the spool (a copy into a memory-mapped file: it survives
+the death of the process when :meth:`DeliveryClient.submit` returns). A syncer thread fsyncs the
+spool within ``fsync_interval`` of a write; a sender thread posts the oldest spooled events in
+batches and marks them sent only when Splunk accepted them. Nothing blocks or raises into the
+caller: a full spool or a failing disk drops the event and counts it, and events HEC rejects for
+good go to a dead-letter file.
 """
 
 from __future__ import annotations
 
-import collections
 import json
 import logging
 import math
@@ -35,12 +36,11 @@ MAX_EVENT_BYTES = 5_000_000  # HEC rejects larger events (code 6)
 class DeliveryStats:
     """Counters of one client since it started."""
 
-    queued: int = 0
+    queued: int = 0  # events accepted by submit()
     spooled: int = 0
     sent: int = 0
     batches: int = 0
     retries: int = 0
-    dropped_queue_full: int = 0
     dropped_spool_full: int = 0
     dropped_write_error: int = 0  # the spool write failed (disk full, file size limit, I/O error)
     dead_lettered: int = 0
@@ -50,7 +50,6 @@ class DeliveryStats:
 
 
 LOSS_COUNTERS = (
-    "dropped_queue_full",
     "dropped_spool_full",
     "dropped_write_error",
     "dead_lettered",
@@ -64,12 +63,12 @@ class DeliveryOptions:
 
     batch_events: int = 2500
     batch_bytes: int = 800_000  # before compression; under HEC's smallest max_content_length
-    max_queue: int = 100_000
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
     configuration_pause: float = 60.0
     ack_timeout: float = 60.0
     compress: bool = True
+    linger: float = 0.005  # an idle sender woken by a write waits this long for more (one wake-up)
 
 
 def _finite(value: Any) -> Any:
@@ -157,82 +156,80 @@ class DeliveryClient:
         self.spool = spool
         self.options = options or DeliveryOptions()
         self.stats = DeliveryStats()
-        self._queue: collections.deque[dict[str, Any] | bytes] = collections.deque()
-        self._wake_writer = threading.Event()
+        self._to_sync = threading.Event()  # set by submit: the syncer has something to fsync
+        self._to_send = threading.Event()  # set by submit: the sender has something to read
+        self._sync_now = threading.Event()  # set by sync() and close(): fsync without waiting
+        self._sync_requested = 0  # sync() calls so far
+        self._sync_done = (0, True)  # (sync() calls covered, whether that fsync worked)
         self._progress = threading.Condition()
-        self._writing = False
         self._stopping = threading.Event()
         self._batch_limit = self.options.batch_events
         self._marks = {"flush": self._losses(), "sync": self._losses()}
         self._closed: bool | None = None  # the result of close() once closed
         self._dead_letters = dead_letter_path(spool.root)
-        self._writer = threading.Thread(target=self._write_loop, name="golden-telemetry-writer", daemon=True)
+        self._syncer = threading.Thread(target=self._sync_loop, name="golden-telemetry-syncer", daemon=True)
         self._sender = threading.Thread(target=self._send_loop, name="golden-telemetry-sender", daemon=True)
-        self._writer.start()
+        self._syncer.start()
         self._sender.start()
 
     def __repr__(self) -> str:
         return f"DeliveryClient({self.transport!r}, spool={str(self.spool.root)!r})"
 
     def submit(self, event: dict[str, Any] | bytes) -> None:
-        """Queue one HEC event (a dict, or its JSON from :func:`encode`); never blocks, never raises."""
-        if len(self._queue) >= self.options.max_queue:
-            self.stats.dropped_queue_full += 1
-            if (
-                self.stats.dropped_queue_full in (1, 10, 100, 1000)
-                or self.stats.dropped_queue_full % 10000 == 0
-            ):
-                logger.error("telemetry queue full: %d events dropped so far", self.stats.dropped_queue_full)
+        """Spool one HEC event (a dict, or its JSON from :func:`encode`); never raises.
+
+        On return the event survives the death of the process; it is fsynced within the spool's
+        ``fsync_interval`` and sent in the background.
+        """
+        payload = self._payload(event)
+        if payload is None:
             return
-        self._queue.append(event)
-        if not self._wake_writer.is_set():
-            self._wake_writer.set()
+        self.stats.queued += 1
+        try:
+            written = self.spool.append((payload,))
+        except Exception as error:  # disk full, file size limit, I/O error: this event is lost
+            self.stats.dropped_write_error += 1
+            _say_now_and_then(
+                self.stats.dropped_write_error,
+                "telemetry spool write failed (%s): %d events lost so far",
+                error,
+                self.stats.dropped_write_error,
+            )
+            return
+        if not written:
+            self.stats.dropped_spool_full += 1
+            _say_now_and_then(
+                self.stats.dropped_spool_full,
+                "telemetry spool full (%d bytes unsent): %d events dropped so far",
+                self.spool.max_bytes,
+                self.stats.dropped_spool_full,
+            )
+            return
+        self.stats.spooled += 1
+        if not self._to_sync.is_set():
+            self._to_sync.set()
+        if not self._to_send.is_set():
+            self._to_send.set()
 
-    # writer thread -----------------------------------------------------------------------------
+    # syncer thread -----------------------------------------------------------------------------
 
-    def _write_loop(self) -> None:
-        while not (self._stopping.is_set() and not self._queue):
-            woken = self._wake_writer.wait(self.spool.fsync_interval)
-            self._wake_writer.clear()
+    def _sync_loop(self) -> None:
+        """fsync the spool once per ``fsync_interval`` while events are written (grouped commits)."""
+        while not self._stopping.is_set():
+            self._to_sync.wait()
+            self._sync_now.wait(self.spool.fsync_interval)  # gather the writes of one interval
+            self._sync_now.clear()
+            self._to_sync.clear()
             with self._progress:
-                self._writing = True
+                covered = self._sync_requested
             try:
-                if woken or self._queue:
-                    self._drain_queue()
-                else:
-                    self.spool.sync()  # quiet for a while: no write stays only in the page cache
+                self.spool.sync()
+                worked = True
             except Exception:  # a disk error must not kill the thread
-                logger.exception("telemetry spool write failed")
+                logger.exception("telemetry spool sync failed")
+                worked = False
             with self._progress:
-                self._writing = False
-                self._progress.notify_all()
-
-    def _drain_queue(self) -> None:
-        while self._queue:
-            events = [self._queue.popleft() for _ in range(min(len(self._queue), 10_000))]
-            payloads = [payload for payload in map(self._payload, events) if payload is not None]
-            offered = len(payloads)
-            self.stats.queued += offered
-            try:
-                written = self.spool.append(payloads)
-            except Exception as error:  # disk full, file size limit, I/O error: these events are lost
-                self.stats.dropped_write_error += offered
-                logger.error(
-                    "telemetry spool write failed (%s): %d events lost, %d so far",
-                    error,
-                    offered,
-                    self.stats.dropped_write_error,
-                )
-                continue
-            self.stats.spooled += written
-            if written < offered:
-                self.stats.dropped_spool_full += offered - written
-                logger.error(
-                    "telemetry spool full (%d bytes): %d events dropped so far",
-                    self.spool.max_bytes,
-                    self.stats.dropped_spool_full,
-                )
-            with self._progress:
+                self._sync_done = (covered, worked)
                 self._progress.notify_all()
 
     def _payload(self, event: dict[str, Any] | bytes) -> bytes | None:
@@ -260,11 +257,13 @@ class DeliveryClient:
             while True:
                 batch = ahead or self.spool.read_batch(self._batch_limit, self.options.batch_bytes)
                 if batch is None:
-                    if self._stopping.is_set() and not self._queue and not self._writing:
+                    if self._stopping.is_set():
                         return
                     with self._progress:
                         self._progress.notify_all()
-                        self._progress.wait(0.2)
+                    if self._to_send.wait(0.2):  # a write since the flag was last cleared
+                        self._stopping.wait(self.options.linger)
+                        self._to_send.clear()  # before reading: a later write sets it again
                     continue
                 in_flight = poster.submit(self._post, batch)
                 ahead = self.spool.read_batch(self._batch_limit, self.options.batch_bytes, after=batch)
@@ -366,11 +365,10 @@ class DeliveryClient:
 
     def idle(self) -> bool:
         """True when every submitted event was sent (or dropped and counted)."""
-        return not self._queue and not self._writing and not self.spool.pending()
+        return not self.spool.pending()
 
     def _wait(self, done: Callable[[], bool], timeout: float) -> bool:
         deadline = time.monotonic() + timeout
-        self._wake_writer.set()
         with self._progress:
             while not done():
                 remaining = deadline - time.monotonic()
@@ -403,19 +401,19 @@ class DeliveryClient:
         return not self._lost_since("flush") and delivered
 
     def sync(self, timeout: float = 10.0) -> bool:
-        """Wait up to ``timeout`` s until every queued event is on stable storage.
+        """Wait up to ``timeout`` s until every spooled event is on stable storage (fsync).
 
         True if so and nothing was dropped, dead-lettered or skipped as corrupt since the last sync.
         """
         if self._closed is not None:
             return not self._lost_since("sync")
-        written = self._wait(lambda: not self._queue and not self._writing, timeout)
-        try:
-            self.spool.sync()
-        except OSError as error:
-            logger.error("telemetry spool sync failed: %s", error)
-            written = False
-        return not self._lost_since("sync") and written
+        with self._progress:
+            self._sync_requested += 1
+            wanted = self._sync_requested
+        self._to_sync.set()
+        self._sync_now.set()
+        synced = self._wait(lambda: self._sync_done[0] >= wanted, timeout) and self._sync_done[1]
+        return not self._lost_since("sync") and synced
 
     def close(self, timeout: float = 5.0) -> bool:
         """Flush for up to ``timeout`` s, stop the threads and keep what is unsent in the spool.
@@ -426,8 +424,10 @@ class DeliveryClient:
             return self._closed
         delivered = self.flush(timeout)
         self._stopping.set()
-        self._wake_writer.set()
-        self._writer.join()
+        self._to_sync.set()
+        self._sync_now.set()
+        self._to_send.set()
+        self._syncer.join()
         self._sender.join(timeout=max(self.transport.timeout, 1.0) + 1.0)
         try:
             self.spool.close()
@@ -444,6 +444,12 @@ class DeliveryClient:
         counters["corrupt_records_skipped"] = getattr(self.spool, "skipped_regions", 0)
         counters["spool_in_memory"] = int(getattr(self.spool, "in_memory", False))
         return counters
+
+
+def _say_now_and_then(count: int, message: str, *args: Any) -> None:
+    """Log a loss at ERROR the 1st, 10th, 100th, 1000th and every 10,000th time (not on every call)."""
+    if count in (1, 10, 100, 1000) or count % 10_000 == 0:
+        logger.error(message, *args)
 
 
 def dead_letter_path(spool_root: Path) -> Path:

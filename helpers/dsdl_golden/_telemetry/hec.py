@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import urllib3
 
+from dsdl_golden._replies import body_summary
 from dsdl_golden.config import Secret, has_credentials, without_credentials
 
 logger = logging.getLogger("dsdl_golden.telemetry")
@@ -83,7 +84,14 @@ class Reply:
         return f"HTTP {self.status} code={self.code} {self.text!r}"
 
 
-def _parse_reply(status: int, body: bytes, retry_after: str | None) -> Reply:
+def _parse_reply(
+    status: int,
+    body: bytes,
+    retry_after: str | None,
+    content_type: str | None = None,
+    secrets: tuple[str, ...] = (),
+) -> Reply:
+    """HEC's JSON answer; a body that is not (a proxy's HTML page) becomes a one-line summary."""
     try:
         data: Any = json.loads(body) if body else {}
     except ValueError:
@@ -93,12 +101,16 @@ def _parse_reply(status: int, body: bytes, retry_after: str | None) -> Reply:
     return Reply(
         status=status,
         code=data.get("code") if isinstance(data.get("code"), int) else None,
-        text=str(data.get("text", ""))[:200] if data else body[:200].decode("utf-8", "replace"),
+        text=str(data.get("text", ""))[:200] if data else _summary(content_type, body, secrets),
         invalid_event=data.get("invalid-event-number"),
         ack_id=data.get("ackId"),
         retry_after=_seconds(retry_after),
         acks=data.get("acks") if isinstance(data.get("acks"), dict) else None,
     )
+
+
+def _summary(content_type: str | None, body: bytes, secrets: tuple[str, ...]) -> str:
+    return body_summary(content_type, body, secrets) if body else ""
 
 
 def _seconds(value: str | None) -> float | None:
@@ -194,7 +206,13 @@ class HecTransport:
             )
         except urllib3.exceptions.HTTPError as error:
             return Reply(status=0, text=f"{type(error).__name__}: {str(error)[:300]}")
-        return _parse_reply(response.status, response.data, response.headers.get("Retry-After"))
+        return _parse_reply(
+            response.status,
+            response.data,
+            response.headers.get("Retry-After"),
+            response.headers.get("Content-Type"),
+            (self._token.reveal(),),
+        )
 
     @staticmethod
     def encode(events: list[bytes], *, compress: bool = True) -> bytes:

@@ -1,16 +1,25 @@
 """Crash-safe, bounded, ordered disk spool of serialised telemetry events.
 
 Every event is written here before it is sent (write-ahead), so events survive Splunk outages,
-process exits and crashes. Writes reach the page cache at once (enough when the process dies) and
-stable storage within ``fsync_interval`` or on :meth:`Spool.sync` (a machine crash). Layout::
+process exits and crashes. :meth:`Spool.append` copies the record into a memory-mapped segment
+file: the bytes are in the page cache when it returns, so they survive the death of the process
+(SIGKILL included), without a system call and without releasing the interpreter lock. They reach
+stable storage (a machine crash) on :meth:`Spool.sync`, which the delivery client calls within
+``fsync_interval`` of a write. Segment files are preallocated on disk (``posix_fallocate``) before
+they are mapped, so a full disk or a file size limit fails the append with ``OSError`` instead of
+killing the process with SIGBUS. Layout::
 
     <root>/<owner>/lock                 held with flock while the owning process lives
-    <root>/<owner>/seg-<n>.log          records: <u32 length><u32 crc32><payload>
+    <root>/<owner>/seg-<n>.log          records: <u32 length><u32 crc32><payload>, then zeros
     <root>/<owner>/cursor               "<segment> <offset>" of the first unsent record
 
-A process owns one directory. On start it adopts the directories of processes that died (their
-lock is free) and replays them, oldest first, before its own events. A torn record at the end of a
-segment (a crash during a write) ends that segment; everything before it is kept.
+A payload is JSON and so never ends with a zero byte: the data of a segment ends at its last
+non-zero byte (a process that died leaves its preallocated tail of zeros behind).
+
+A process owns one directory (a forked child opens its own on its first append). On start it
+adopts the directories of processes that died (their lock is free) and replays them, oldest first,
+before its own events. A damaged record is skipped by resynchronising on the next intact one and
+its bytes are quarantined; a torn record at the end of a segment (a kill during a write) ends it.
 """
 
 from __future__ import annotations
@@ -19,12 +28,13 @@ import collections
 import contextlib
 import fcntl
 import logging
+import mmap
 import os
 import socket
 import struct
 import threading
-import time
 import uuid
+import weakref
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -119,8 +129,73 @@ def _try_lock(path: Path) -> int | None:
     return fd
 
 
+def _data_size(path: Path) -> int:
+    """Bytes of records in a segment: up to its last non-zero byte (the rest is preallocated)."""
+    return len(path.read_bytes().rstrip(b"\0"))
+
+
+_GROWTH = 256 * 1024  # a write segment's first preallocation; it doubles up to segment_bytes
+
+
+class _WriteSegment:
+    """The segment a process appends to: a file mapped into memory, preallocated ahead of the data."""
+
+    def __init__(self, path: Path, number: int) -> None:
+        self.number = number
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        self.map: mmap.mmap | None = None
+        self.capacity = 0
+        self.size = 0
+
+    def reserve(self, needed: int, segment_bytes: int) -> None:
+        """Make room for ``needed`` more bytes, allocated on disk; OSError (disk full, EFBIG) if not."""
+        want = self.size + needed
+        if want <= self.capacity:
+            return
+        generous = max(min(max(2 * self.capacity, _GROWTH), segment_bytes), want)
+        for target in dict.fromkeys((generous, want)):  # when the generous size fails, just enough
+            try:
+                os.posix_fallocate(self.fd, self.capacity, target - self.capacity)
+                break
+            except OSError:
+                if target == want:
+                    raise
+        if self.map is None:
+            self.map = mmap.mmap(self.fd, target)
+        else:
+            self.map.resize(target)
+        self.capacity = target
+
+    def write(self, data: bytes) -> None:
+        """Copy ``data`` after the records (room reserved first): in the page cache on return."""
+        assert self.map is not None
+        end = self.size + len(data)
+        self.map[self.size : end] = data
+        self.size = end
+
+    def finish(self) -> int:
+        """Unmap, cut the file to its records, and return the descriptor (still open, to fsync)."""
+        if self.map is not None:
+            self.map.close()
+            self.map = None
+        os.ftruncate(self.fd, self.size)
+        return self.fd
+
+    def abandon(self) -> None:
+        """In a forked child: let go of the parent's segment without changing it."""
+        if self.map is not None:
+            self.map.close()
+            self.map = None
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+
+
 class Spool:
-    """Append-only segments with a persisted read cursor, shared by a writer and a reader thread."""
+    """Append-only segments with a persisted read cursor, shared by writers and one reader thread.
+
+    Writers (:meth:`append`) and the reader (:meth:`read_batch`, :meth:`commit`) share one lock,
+    held by the reader only to look at or change positions, never during file I/O.
+    """
 
     def __init__(
         self,
@@ -134,22 +209,34 @@ class Spool:
         self.max_bytes = max_bytes
         self.segment_bytes = segment_bytes
         self.fsync_interval = fsync_interval
-        self._last_fsync = 0.0
-        self._unsynced = False
         self._lock = threading.Lock()
+        self._unsynced = False
+        self._retired: list[int] = []  # descriptors of finished segments, to fsync and close
         self.skipped_bytes = 0  # damaged bytes moved to quarantine files
         self.skipped_regions = 0  # damaged regions (each one or more records, or a torn end)
         self.bad_cursors = 0  # cursor files that made no sense (their directory was replayed whole)
-        root.mkdir(parents=True, exist_ok=True)
-        own = root / f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        own.mkdir()
-        self._own_lock = _try_lock(own / "lock")
-        self._sources = [*self._adopt_orphans(exclude=own), _Source(own, 1, 0)]
-        self._write_segment = 1
-        self._write_file = (own / _segment_name(1)).open("ab", buffering=0)
         self._closed = False
-        self._sources[-1].sizes[1] = 0
-        self.bytes_on_disk = sum(sum(source.sizes.values()) for source in self._sources)
+        root.mkdir(parents=True, exist_ok=True)
+        self._sources = self._adopt_orphans()
+        self._own, self._own_lock, self._write = self._open_own_directory()
+        self._sources.append(self._own)
+        self.bytes_on_disk = sum(map(_pending_bytes, self._sources))  # of records not yet sent
+        _forget_parent_after_fork(self)
+
+    def _open_own_directory(self) -> tuple[_Source, int | None, _WriteSegment]:
+        own = self.root / f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        own.mkdir()
+        lock = _try_lock(own / "lock")
+        return _Source(own, 1, 0, sizes={1: 0}), lock, _WriteSegment(own / _segment_name(1), 1)
+
+    def after_fork_in_child(self) -> None:
+        """The parent's files stay the parent's: this process gets its own directory and lock."""
+        self._lock = threading.Lock()  # another thread of the parent may have held it
+        self._write.abandon()
+        self._retired = []
+        self._own, self._own_lock, self._write = self._open_own_directory()
+        self._sources = [self._own]  # the parent replays its own and its adopted directories
+        self.bytes_on_disk = 0
 
     @property
     def torn_bytes(self) -> int:
@@ -158,18 +245,18 @@ class Spool:
 
     @property
     def own_directory(self) -> Path:
-        return self._sources[-1].directory
+        return self._own.directory
 
-    def _adopt_orphans(self, exclude: Path) -> list[_Source]:
+    def _adopt_orphans(self) -> list[_Source]:
         adopted = []
-        candidates = [path for path in self.root.iterdir() if path.is_dir() and path != exclude]
+        candidates = [path for path in self.root.iterdir() if path.is_dir()]
         for directory in sorted(candidates, key=lambda path: path.stat().st_mtime):
             fd = _try_lock(directory / "lock")
             if fd is None:
                 continue  # its process is alive
             cursor = _read_cursor(directory)
             all_sizes = {
-                _segment_number(path): path.stat().st_size for path in sorted(directory.glob(_SEGMENT_GLOB))
+                _segment_number(path): _data_size(path) for path in sorted(directory.glob(_SEGMENT_GLOB))
             }
             segment, offset = cursor or (0, 0)
             sizes = {number: size for number, size in all_sizes.items() if number >= segment}
@@ -205,14 +292,18 @@ class Spool:
         )
 
     def append(self, payloads: Iterable[bytes]) -> int:
-        """Write records durably; returns how many fit under ``max_bytes``.
+        """Write records; returns how many fit under ``max_bytes``.
 
         ``payloads`` is read up to the first record that does not fit; that one and the rest are not
-        written. A generator is framed as it goes, so no list of payloads needs to stay in memory.
+        written. On return the records survive the death of this process; :meth:`sync` makes them
+        survive a machine crash (at once when ``fsync_interval`` is 0). Raises OSError, with
+        nothing written, when the disk is full or the file size limit is reached.
         """
         chunks: list[bytes] = []
         size = 0
         with self._lock:
+            if self._closed:
+                raise OSError("the telemetry spool is closed")
             room = self.max_bytes - self.bytes_on_disk
             for payload in payloads:
                 record = _HEADER.pack(len(payload), zlib.crc32(payload)) + payload
@@ -222,50 +313,42 @@ class Spool:
                 size += len(record)
             if not chunks:
                 return 0
-            self._write(b"".join(chunks))  # in the page cache: survives a crash of this process
-            self._unsynced = True
-            if time.monotonic() - self._last_fsync >= self.fsync_interval:
-                self._fsync()
-            own = self._sources[-1]
-            own.sizes[self._write_segment] += size
+            segment = self._write
+            if segment.size and segment.size + size > self.segment_bytes:
+                segment = self._rotate()
+            segment.reserve(size, self.segment_bytes)
+            segment.write(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+            self._own.sizes[segment.number] = segment.size
             self.bytes_on_disk += size
-            if own.sizes[self._write_segment] >= self.segment_bytes:
-                self._rotate()
+            self._unsynced = True
+        if self.fsync_interval <= 0:
+            self.sync()
         return len(chunks)
 
-    def _write(self, data: bytes) -> None:
-        """Write all of ``data`` or nothing: a failed write (disk full) is cut off and raises OSError."""
-        before = self._sources[-1].sizes[self._write_segment]
-        view = memoryview(data)
-        try:
-            while view:
-                written = self._write_file.write(view)
-                if not written:
-                    raise OSError(f"no byte of {len(view)} could be written to the spool")
-                view = view[written:]
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.ftruncate(self._write_file.fileno(), before)
-            raise
-
-    def _fsync(self) -> None:
-        if self._unsynced:
-            os.fsync(self._write_file.fileno())
-            self._unsynced = False
-        self._last_fsync = time.monotonic()
+    def _rotate(self) -> _WriteSegment:
+        """Finish the write segment (the next :meth:`sync` fsyncs it) and start the next one."""
+        self._retired.append(self._write.finish())
+        number = self._write.number + 1
+        self._write = _WriteSegment(self._own.directory / _segment_name(number), number)
+        self._own.sizes[number] = 0
+        return self._write
 
     def sync(self) -> None:
-        """Force written records to stable storage (survives a machine crash)."""
+        """Force written records to stable storage (survives a machine crash). Raises OSError."""
         with self._lock:
-            self._fsync()
-
-    def _rotate(self) -> None:
-        self._fsync()
-        self._write_file.close()
-        self._write_segment += 1
-        own = self._sources[-1]
-        self._write_file = (own.directory / _segment_name(self._write_segment)).open("ab", buffering=0)
-        own.sizes[self._write_segment] = 0
+            if not self._unsynced or self._closed:
+                return
+            descriptors, self._retired = [*self._retired, os.dup(self._write.fd)], []
+            self._unsynced = False
+        try:
+            for fd in descriptors:
+                os.fsync(fd)  # the data of a mapped file is fsynced through any of its descriptors
+        except OSError:
+            self._unsynced = True
+            raise
+        finally:
+            for fd in descriptors:
+                os.close(fd)
 
     def pending(self) -> bool:
         """True while some written record has not been committed as sent."""
@@ -274,11 +357,7 @@ class Spool:
 
     @staticmethod
     def _unread(source: _Source) -> bool:
-        return any(
-            size > (source.offset if number == source.segment else 0)
-            for number, size in source.sizes.items()
-            if number >= source.segment
-        )
+        return _pending_bytes(source) > 0
 
     def read_batch(self, max_events: int, max_bytes: int, *, after: Batch | None = None) -> Batch | None:
         """The oldest unsent records (at least one, at most ``max_events``/``max_bytes``), or None.
@@ -286,30 +365,34 @@ class Spool:
         With ``after``, the records that follow that (not yet committed) batch: read-ahead.
         """
         with self._lock:
-            sources = self._sources
-            resume: dict[int, tuple[int, int]] = {}
-            if after is not None and (last := after.ends[-1])[0] in sources:
-                sources = sources[sources.index(last[0]) :]
-                resume[id(last[0])] = (last[1], last[2])
-            for source in sources:
-                start_at = resume.get(id(source), (source.segment, source.offset))
-                batch = self._read_source(source, max_events, max_bytes, start_at)
-                if batch is not None:
-                    return batch
+            sources = list(self._sources)
+            plan = [(source, dict(source.sizes), (source.segment, source.offset)) for source in sources]
+        if after is not None and (last := after.ends[-1])[0] in sources:
+            plan = plan[sources.index(last[0]) :]
+            plan[0] = (plan[0][0], plan[0][1], (last[1], last[2]))
+        for source, sizes, start_at in plan:
+            batch = self._read_source(source, sizes, max_events, max_bytes, start_at)
+            if batch is not None:
+                return batch
         return None
 
     def _read_source(
-        self, source: _Source, max_events: int, max_bytes: int, start_at: tuple[int, int]
+        self,
+        source: _Source,
+        sizes: dict[int, int],
+        max_events: int,
+        max_bytes: int,
+        start_at: tuple[int, int],
     ) -> Batch | None:
         batch = Batch([], [])
         total = 0
         first_segment, first_offset = start_at
         limit = max_bytes + max_events * _HEADER.size
-        for segment in sorted(number for number in source.sizes if number >= first_segment):
+        for segment in sorted(number for number in sizes if number >= first_segment):
             offset = first_offset if segment == first_segment else 0
             with (source.directory / _segment_name(segment)).open("rb") as stream:
-                while len(batch.payloads) < max_events and offset < source.sizes[segment]:
-                    remaining = source.sizes[segment] - offset
+                while len(batch.payloads) < max_events and offset < sizes[segment]:
+                    remaining = sizes[segment] - offset
                     stream.seek(offset)
                     data = stream.read(min(remaining, limit))
                     position = 0
@@ -326,7 +409,7 @@ class Spool:
                             data += stream.read(end - len(data))
                         payload = data[body:end]
                         if not intact or zlib.crc32(payload) != crc:
-                            offset = self._skip_damaged(source, segment, offset + position)
+                            offset = self._skip_damaged(source, sizes, segment, offset + position)
                             break  # read again from the next intact record
                         position, total = end, total + length
                         batch.payloads.append(payload)
@@ -337,18 +420,18 @@ class Spool:
                 break
         return batch if batch.payloads else None
 
-    def _skip_damaged(self, source: _Source, segment: int, offset: int) -> int:
+    def _skip_damaged(self, source: _Source, sizes: dict[int, int], segment: int, offset: int) -> int:
         """Resynchronise after a damaged record at ``offset``: the offset of the next intact record.
 
         The damaged bytes are copied to ``<root>/quarantine-<directory>-<segment>-<offset>.bin`` and
-        counted. Without an intact record after them (a torn end: a crash during a write), the
+        counted. Without an intact record after them (a torn end: a kill during a write), the
         segment ends at ``offset``.
         """
         if (known := source.skips.get((segment, offset))) is not None:
             return known
         with (source.directory / _segment_name(segment)).open("rb") as stream:
             stream.seek(offset)
-            data = stream.read(source.sizes[segment] - offset)
+            data = stream.read(sizes[segment] - offset)
         found = _next_record(data, 0)
         damaged = data[:found] if found is not None else data
         quarantine = self.root / f"quarantine-{source.directory.name}-{segment}-{offset}.bin"
@@ -356,8 +439,6 @@ class Spool:
             quarantine.write_bytes(damaged)
         except OSError as error:
             logger.error("could not quarantine damaged spool bytes to %s: %s", quarantine, error)
-        self.skipped_bytes += len(damaged)
-        self.skipped_regions += 1
         logger.error(
             "spool segment %s/%d is damaged at offset %d (%s): %d bytes skipped, kept in %s",
             source.directory.name,
@@ -367,11 +448,14 @@ class Spool:
             len(damaged),
             quarantine,
         )
-        if found is None:
-            source.sizes[segment] = offset
-            self.bytes_on_disk -= len(damaged)
-            return offset
-        source.skips[(segment, offset)] = offset + found
+        with self._lock:
+            self.skipped_bytes += len(damaged)
+            self.skipped_regions += 1
+            if found is None:
+                sizes[segment] = source.sizes[segment] = offset
+                self.bytes_on_disk -= len(damaged)
+                return offset
+            source.skips[(segment, offset)] = offset + found
         return offset + found
 
     def commit(self, batch: Batch, count: int) -> None:
@@ -380,57 +464,63 @@ class Spool:
             return
         source, segment, offset = batch.ends[count - 1]
         with self._lock:
+            before = _pending_bytes(source)
             source.segment, source.offset = segment, offset
-            for number in [n for n in source.sizes if n < segment]:
-                self._delete_segment(source, number)
-            is_own = source is self._sources[-1]
-            if is_own and segment == self._write_segment and offset == source.sizes[segment]:
-                self._empty_write_segment(source)
-            elif not is_own and not self._unread(source):
-                for number in list(source.sizes):
-                    self._delete_segment(source, number)
-                _remove_directory(source.directory, source.lock)
+            sent_segments = [number for number in source.sizes if number < segment]
+            for number in sent_segments:
+                del source.sizes[number]
+            self.bytes_on_disk -= before - _pending_bytes(source)
+            finished = source is not self._own and not self._unread(source)
+            if finished:
                 self._sources.remove(source)
-            else:
-                source.save_cursor()
-
-    def _empty_write_segment(self, own: _Source) -> None:
-        """Everything written was sent: start the segment being written over (cursor saved first)."""
-        own.offset = 0
-        own.save_cursor()
-        self._write_file.truncate(0)
-        self.bytes_on_disk -= own.sizes[self._write_segment]
-        own.sizes[self._write_segment] = 0
-
-    def _delete_segment(self, source: _Source, number: int) -> None:
-        self.bytes_on_disk -= source.sizes.pop(number)
-        with contextlib.suppress(FileNotFoundError):
-            (source.directory / _segment_name(number)).unlink()
+        for number in sent_segments:
+            with contextlib.suppress(FileNotFoundError):
+                (source.directory / _segment_name(number)).unlink()
+        if finished:
+            _remove_directory(source.directory, source.lock)
+        else:
+            source.save_cursor()
 
     def close(self) -> None:
-        """Close files and release the directory; an empty own directory is removed. Idempotent."""
+        """Sync, close files and release the directory; an empty own directory is removed. Idempotent."""
+        self.sync()
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-            try:
-                self._fsync()
-            finally:
-                self._write_file.close()
-                own_lock, self._own_lock = self._own_lock, None
-                own = self._sources[-1]
-                if not self._unread(own):
-                    _remove_directory(own.directory, own_lock)
-                elif own_lock is not None:
-                    with contextlib.suppress(OSError):
-                        own.save_cursor()
-                    os.close(own_lock)
-                for source in self._sources[:-1]:
-                    with contextlib.suppress(OSError):
-                        source.save_cursor()
-                    if source.lock is not None:
-                        os.close(source.lock)
-                        source.lock = None
+            descriptors = [*self._retired, self._write.finish()]
+            self._retired = []
+            own_lock, self._own_lock = self._own_lock, None
+            for fd in descriptors:
+                os.close(fd)
+            if not self._unread(self._own):
+                _remove_directory(self._own.directory, own_lock)
+            elif own_lock is not None:
+                with contextlib.suppress(OSError):
+                    self._own.save_cursor()
+                os.close(own_lock)
+            for source in self._sources[:-1]:
+                with contextlib.suppress(OSError):
+                    source.save_cursor()
+                if source.lock is not None:
+                    os.close(source.lock)
+                    source.lock = None
+
+
+def _pending_bytes(source: _Source) -> int:
+    """Bytes of the records of ``source`` not yet committed as sent."""
+    return sum(size for number, size in source.sizes.items() if number >= source.segment) - source.offset
+
+
+def _forget_parent_after_fork(spool: Spool) -> None:
+    """Give a forked child its own directory, so that it never writes into its parent's segment."""
+    reference = weakref.ref(spool)
+
+    def in_child() -> None:
+        if (alive := reference()) is not None and not alive._closed:
+            alive.after_fork_in_child()
+
+    os.register_at_fork(after_in_child=in_child)
 
 
 def _remove_directory(directory: Path, lock_fd: int | None) -> None:

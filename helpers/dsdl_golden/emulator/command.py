@@ -7,9 +7,9 @@ import json
 import signal
 import sys
 import threading
-from typing import Any
 
 from dsdl_golden.emulator.emulator import SplunkEmulator
+from dsdl_golden.emulator.http import strict_loads
 
 __all__ = ["run"]
 
@@ -32,7 +32,9 @@ def _configure(emulator: SplunkEmulator, args: argparse.Namespace) -> None:
         emulator.add_index(index, metrics=True)
     for name_or_query, path in args.dataset:
         emulator.add_dataset(name_or_query, path)
-    changes: dict[str, Any] = json.loads(args.config) if args.config else {}
+    changes = strict_loads(args.config) if args.config else {}
+    if not isinstance(changes, dict):
+        raise ValueError("--config expects a JSON object of settings")
     if args.splunk_version:
         changes["splunk_version"] = args.splunk_version
     if args.max_content_length is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import operator
 import re
@@ -12,6 +13,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Protocol
 
+from dsdl_golden.emulator.http import strict_loads
 from dsdl_golden.emulator.store import Record
 from dsdl_golden.emulator.times import to_epoch
 
@@ -54,6 +56,24 @@ def _clean(row: Mapping[str, Any]) -> Row:
     return cleaned
 
 
+def _strict_json(path: Path, text: str, line: int | None = None) -> Any:
+    """``text`` read by :func:`strict_loads` (the rules of HEC bodies); where it is not JSON, a
+    ``ValueError`` naming the file and, when known, the line (``line``: where ``text`` starts)."""
+    try:
+        return strict_loads(text)
+    except json.JSONDecodeError as error:
+        where, problem = f"line {(line or 1) + error.lineno - 1} column {error.colno}", error.msg
+    except ValueError as error:
+        where, problem = (f"line {line}" if line else ""), str(error)
+    raise ValueError(f"dataset file {path}: " + (f"{where}: " if where else "") + problem)
+
+
+def _row(path: Path, value: object, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"dataset file {path}: {where} is not a JSON object")
+    return value
+
+
 def _file_rows(path: Path) -> list[Mapping[str, Any]]:
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".json", ".jsonl", ".ndjson"):
@@ -61,25 +81,47 @@ def _file_rows(path: Path) -> list[Mapping[str, Any]]:
     if not path.is_file():  # a FIFO or a device would block or never end
         raise ValueError(f"{path}: not a regular file")
     with path.open(encoding="utf-8", newline="") as stream:
-        if suffix == ".csv":
-            return list(csv.DictReader(stream))
-        if suffix == ".json":
-            rows = json.load(stream)
-            if not isinstance(rows, list):
-                raise ValueError(f"{path}: expected a JSON list of objects")
-            return rows
-        return [json.loads(line) for line in stream if line.strip()]
+        try:
+            text = stream.read()
+        except UnicodeDecodeError as error:
+            raise ValueError(
+                f"dataset file {path}: byte {error.start} is not UTF-8 ({error.reason})"
+            ) from None
+    if suffix == ".csv":
+        return list(csv.DictReader(io.StringIO(text, newline="")))
+    if suffix == ".json":
+        rows = _strict_json(path, text)
+        if not isinstance(rows, list):
+            raise ValueError(f"dataset file {path}: expected a JSON list of objects")
+        return [_row(path, row, f"item {number}") for number, row in enumerate(rows)]
+    return [
+        _row(path, _strict_json(path, line, number), f"line {number}")
+        for number, line in enumerate(text.split("\n"), 1)
+        if line.strip()
+    ]
 
 
 def load_rows(data: DataLike) -> list[Row]:
-    """Rows from a CSV/JSON path, a DataFrame (anything with ``to_dict("records")``) or dicts."""
+    """Rows from a CSV/JSON path, a DataFrame (anything with ``to_dict("records")``) or dicts.
+
+    JSON files are read as strictly as HEC bodies (no NaN, infinities or nesting deeper than
+    :data:`~dsdl_golden.emulator.http.MAX_JSON_DEPTH`); errors name the file and where it breaks.
+    """
+    origin = ""
     if isinstance(data, str | Path):
+        origin = f"dataset file {data}: "
         raw: Iterable[Mapping[str, Any]] = _file_rows(Path(data))
     elif hasattr(data, "to_dict"):
         raw = data.to_dict("records")
     else:
         raw = data
-    return [_clean(row) for row in raw]
+    rows = []
+    for number, row in enumerate(raw):
+        try:
+            rows.append(_clean(row))
+        except ValueError as error:
+            raise ValueError(f"{origin}row {number}: {error}") from None
+    return rows
 
 
 def _flatten(value: Any, prefix: str, out: Row) -> None:

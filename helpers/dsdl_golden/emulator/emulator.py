@@ -17,7 +17,7 @@ from dsdl_golden.emulator.core import EmulatorCore
 from dsdl_golden.emulator.datasets import DataLike
 from dsdl_golden.emulator.faults import Fault
 from dsdl_golden.emulator.hec import HEC_CODES, expand_all
-from dsdl_golden.emulator.http import Request, Response
+from dsdl_golden.emulator.http import Request, Response, compact_json
 from dsdl_golden.emulator.server import Listener
 from dsdl_golden.emulator.store import Record
 from dsdl_golden.emulator.tls import server_context, write_tls_files
@@ -298,7 +298,9 @@ class SplunkEmulator:
         after_events: int | None = None,
     ) -> Fault:
         """Add a fault (see :class:`~dsdl_golden.emulator.faults.Fault`); ``code`` is an HEC code
-        whose status and body are used, e.g. ``code=9`` for 503 "Server is busy"."""
+        whose status and body are used, e.g. ``code=9`` for 503 "Server is busy". A ``body`` that is
+        not text must be JSON-ready without NaN or infinities (``ValueError``/``TypeError`` here,
+        not when the fault answers)."""
         if code is not None:
             if code not in HEC_CODES:
                 raise ValueError(f"unknown HEC code {code}")
@@ -308,6 +310,8 @@ class SplunkEmulator:
                 "code": code,
                 **({"invalid-event-number": 0} if code == 9 else {}),
             }
+        if body is not None and not isinstance(body, str):
+            compact_json(body)
         fault = Fault(
             listener,
             path,

@@ -70,7 +70,8 @@ _ACK_PATH = "/services/collector/ack"
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _JSON_SPACE = " \t\r"  # and "\n", which separates lines
 _SPACE = re.compile(r"[ \t\n\r]+")
-_DECODE = strict_decoder.raw_decode  # NaN and Infinity are not JSON: code 6, as real HEC answers
+# NaN, Infinity and literals beyond a double (1e400) are not JSON: code 6, as real HEC answers.
+_DECODE = strict_decoder.raw_decode
 _NUMERIC_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _METRIC_PREFIX = "metric_name:"
 _MISSING = object()
@@ -287,7 +288,7 @@ def _one_object_per_line(text: str, max_size: int) -> list[tuple[Any, str]] | No
     """The events of a body with one JSON object per line (how HEC clients send), else None.
 
     Only a fast path: a body it declines (arrays, several or broken objects on a line, values
-    orjson refuses such as NaN) goes through the general parser, so the outcome is the same.
+    orjson refuses such as NaN or 1e400) goes through the general parser, so the outcome is the same.
     """
     items = []
     for line in text.split("\n"):

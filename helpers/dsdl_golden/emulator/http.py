@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -30,13 +32,39 @@ XML_TYPE = "text/xml; charset=utf-8"
 MAX_JSON_DEPTH = 512
 
 
+class _NotJsonNumberError(ValueError):
+    """A value Python's ``json`` reads but JSON has no number for: ``NaN``, ``Infinity``,
+    ``-Infinity``, or a number literal beyond a double's range (``1e400`` reads as infinity)."""
+
+    def __init__(self, literal: str, problem: str) -> None:
+        super().__init__(f"{literal} {problem}")
+        self.literal = literal
+
+    def position(self, text: str) -> int:
+        """Where the literal is in ``text``, which is valid JSON before it: its first occurrence as
+        a whole token outside strings."""
+        token = rf"(?<![\w.+-]){re.escape(self.literal)}(?![\w.+-])"
+        for match in re.finditer(rf'"(?:[^"\\]|\\.)*"|{token}', text):
+            if match.group() == self.literal:
+                return match.start()
+        return 0
+
+
 def _reject_constant(name: str) -> object:
-    raise ValueError(f"{name} is not JSON")
+    raise _NotJsonNumberError(name, "is not valid JSON")
+
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if math.isinf(value):
+        raise _NotJsonNumberError(literal, "is beyond the range of a double")
+    return value
 
 
 #: A ``json`` decoder that refuses ``NaN``, ``Infinity`` and ``-Infinity`` (not JSON, which Python
-#: accepts by default); a ``ValueError`` like any other syntax error.
-strict_decoder = json.JSONDecoder(parse_constant=_reject_constant)
+#: accepts by default) and number literals that overflow a double (``1e400``, which Python reads as
+#: infinity); a ``ValueError`` like any other syntax error.
+strict_decoder = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 
 
 def too_deep(value: object, limit: int = MAX_JSON_DEPTH) -> bool:
@@ -57,21 +85,25 @@ def too_deep(value: object, limit: int = MAX_JSON_DEPTH) -> bool:
 
 
 def strict_loads(data: str | bytes) -> object:
-    """Parse JSON text (bytes must be UTF-8) as real JSON: ``NaN``/``Infinity``, nesting deeper than
-    :data:`MAX_JSON_DEPTH` and undecodable bytes raise ``ValueError`` (never ``RecursionError``)."""
+    """Parse JSON text (bytes must be UTF-8) as real JSON: ``NaN``/``Infinity``, numbers beyond a
+    double's range, nesting deeper than :data:`MAX_JSON_DEPTH` and undecodable bytes raise
+    ``ValueError`` (never ``RecursionError``); a ``json.JSONDecodeError`` where there is a position."""
     text = data.decode() if isinstance(data, bytes) else data  # UnicodeDecodeError is a ValueError
     try:
         value = strict_decoder.decode(text)
     except RecursionError:
         raise ValueError(f"JSON nested more than {MAX_JSON_DEPTH} levels deep") from None
+    except _NotJsonNumberError as refused:
+        raise json.JSONDecodeError(str(refused), text, refused.position(text)) from None
     if (text.count("[") + text.count("{") > MAX_JSON_DEPTH) and too_deep(value):
         raise ValueError(f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
     return value
 
 
 def compact_json(value: object) -> bytes:
-    """JSON without spaces, as splunkd writes it."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    """JSON without spaces, as splunkd writes it; NaN and infinities raise ``ValueError`` (they are
+    not JSON, and every reply of the emulator must be strict JSON)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
 def parse_form(text: str) -> dict[str, str]:
@@ -109,8 +141,9 @@ class Request:
 class Response:
     """A reply: ``body`` bytes, or an iterable of chunks to stream with chunked encoding.
 
-    ``close`` ends the connection after the reply (announced with ``Connection: Close``); ``drop``
-    closes it without any reply; ``after`` runs once the reply is sent.
+    A ``Content-Type`` among ``headers`` replaces ``content_type``. ``close`` ends the connection after
+    the reply (announced with ``Connection: Close``); ``drop`` closes it without any reply; ``after``
+    runs once the reply is sent.
     """
 
     status: int

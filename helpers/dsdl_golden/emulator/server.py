@@ -149,7 +149,7 @@ class _Handler(BaseHTTPRequestHandler):
             *self.server.listener.response_headers,
             *(f"{name}: {value}" for name, value in response.headers),
         ]
-        if response.content_type:
+        if response.content_type and not any(name.lower() == "content-type" for name, _ in response.headers):
             lines.append(f"Content-Type: {response.content_type}")
         lines.append("Connection: Close" if close else "Connection: Keep-Alive")
         body = response.body
