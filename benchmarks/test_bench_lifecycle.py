@@ -36,6 +36,10 @@ holdout measurements). Their cost to the caller does not depend on the rows, so
 ``SMALL_PAIRS`` ON/OFF pairs in alternating order): a precise figure in milliseconds, against the
 100,000-row medians, whose noise on a shared machine is of the same order as the 5 % target.
 
+Quick mode (``--quick``, CI; ``bench_mode.py``): 30,000 rows, 4 rounds, 10 small-frame pairs, and
+the bounds of ``QUICK_BOUNDS``: ON - OFF <= 20 % and the small-frame cost <= 10 % of OFF instead of
+5 % (fewer, shorter rounds on the shared machine); lifecycle <= 1.5 x plain as below.
+
 ``test_ratios`` asserts, on figures of this run:
 
 - median(ON) - median(OFF) <= 5 % of median(OFF) at 100,000 rows (the issue's target): telemetry is
@@ -66,13 +70,15 @@ import pytest
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import train_test_split
 
+import bench_mode
 from dsdl_golden import lifecycle, telemetry_helper
 from dsdl_golden.config import Settings, load_settings
 from dsdl_golden.emulator import EmulatorProcess, start_subprocess
 from dsdl_golden.preprocessor import StandardPreprocessor
 
 TOKEN = "bench-lifecycle-7e21a4"
-N_ROWS = 100_000
+QUICK = bench_mode.quick()
+N_ROWS = 30_000 if QUICK else 100_000
 NUMERIC = [f"x{i}" for i in range(10)]
 CATEGORICAL = ["region", "plan"]
 FEATURES = [*NUMERIC, *CATEGORICAL]
@@ -84,9 +90,21 @@ PARAM = {
 }
 HOLDOUT = 0.2  # the lifecycle's default
 RANDOM_STATE = 42  # the lifecycle's default seed of the split
-ROUNDS = 8  # even: as many rounds with ON first as with ON last
+ROUNDS = 4 if QUICK else 8  # even: as many rounds with ON first as with ON last
 SMALL_ROWS = 2_000
-SMALL_PAIRS = 20
+SMALL_PAIRS = 10 if QUICK else 20
+#: Quick mode's bounds, from 12 quick runs (30,000 rows, 4 rounds, 10 small pairs) on the shared 2-core
+#: machine (load average 1.2 to 2.8), where OFF's median was 0.74 to 1.06 s:
+#:
+#: - ON - OFF: -14.1 % to +13.1 % of OFF, hence 20 % instead of 5 %;
+#: - the small-frame cost: -6.7 to +33.1 ms, -0.8 % to +4.2 % of OFF, hence 10 % instead of 5 % (5 % of
+#:   the 100,000-row OFF median is 190 ms; of the 30,000-row one, 40 ms);
+#: - OFF / plain: 1.07 to 1.24; the full mode's 1.5 holds.
+#:
+#: Telemetry posted by the caller still fails: its 5 events, each on a new HTTPS connection as DSDL's
+#: helper does (36 to 72 ms per post in test_bench_telemetry.py), cost 180 ms or more, above the
+#: small-frame bound (10 % of OFF: 74 to 106 ms).
+QUICK_BOUNDS = {"on_minus_off": 0.20, "small_cost": 0.10, "lifecycle_ratio": 1.5}
 WARMUP_ROUNDS = 1
 results: dict[str, float] = {}
 
@@ -267,6 +285,7 @@ def test_ratios() -> None:
     on, off, plain = results["on"], results["off"], results["plain"]
     small_cost = results["small_on"] - results["small_off"]
     lifecycle_ratio = off / plain
+    target = f"+{(QUICK_BOUNDS['on_minus_off'] if QUICK else 0.05) * 100:.0f} %"
     print(
         f"\nmedians of {ROUNDS} interleaved rounds at {N_ROWS:,} rows (wall s / process CPU s):\n"
         f"  plain pipeline      {plain:.3f} / {results['plain_cpu']:.3f}\n"
@@ -275,7 +294,7 @@ def test_ratios() -> None:
         f"   (holdout accuracy {results['accuracy']:.3f})"
     )
     print(
-        f"telemetry ON - OFF = {on - off:+.3f} s = {(on - off) / off:+.1%} of OFF (target <= +5 %); "
+        f"telemetry ON - OFF = {on - off:+.3f} s = {(on - off) / off:+.1%} of OFF (target <= {target}); "
         f"CPU {results['on_cpu'] - results['off_cpu']:+.3f} s; "
         f"median of the rounds' ON - OFF {results['paired']:+.3f} s"
     )
@@ -283,12 +302,18 @@ def test_ratios() -> None:
         f"telemetry's own cost per init + fit ({SMALL_PAIRS} pairs at {SMALL_ROWS:,} rows): "
         f"{small_cost * 1e3:+.1f} ms wall, "
         f"{(results['small_on_cpu'] - results['small_off_cpu']) * 1e3:+.1f} ms CPU "
-        f"(OFF {results['small_off'] * 1e3:.1f} ms) = {small_cost / off:+.2%} of the 100,000-row OFF median"
+        f"(OFF {results['small_off'] * 1e3:.1f} ms) = {small_cost / off:+.2%} "
+        f"of the {N_ROWS:,}-row OFF median"
     )
     print(
         f"lifecycle OFF / plain = {lifecycle_ratio:.2f}x wall (bound 1.5x), "
         f"{results['off_cpu'] / results['plain_cpu']:.2f}x CPU"
     )
-    assert on - off <= 0.05 * off
-    assert small_cost <= 0.05 * off
-    assert lifecycle_ratio <= 1.5
+    if QUICK:
+        assert on - off <= QUICK_BOUNDS["on_minus_off"] * off
+        assert small_cost <= QUICK_BOUNDS["small_cost"] * off
+        assert lifecycle_ratio <= QUICK_BOUNDS["lifecycle_ratio"]
+    else:
+        assert on - off <= 0.05 * off
+        assert small_cost <= 0.05 * off
+        assert lifecycle_ratio <= 1.5

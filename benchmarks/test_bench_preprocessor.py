@@ -21,6 +21,12 @@ freshly mapped output arrays vary a lot, which is what the warm-up round and the
 transform >= 2x faster than the ColumnTransformer, and peak traced memory (tracemalloc: numpy and
 Python allocations, the output included) no higher than the ColumnTransformer's.
 
+Quick mode (``--quick``, CI; ``bench_mode.py``): 200,000 rows, 5 rounds, the fastest rounds compared
+instead of the medians, peak memory on the first 50,000 rows, a 50,000-row id column, and transform's
+floor calibrated at that size (``QUICK_FLOORS``) instead of 2x: transform measures 2.9 to 3.9 times
+faster there, so 2x would let it become twice as slow unnoticed. ``--quick --slowdown=transform``
+(``./dev bench --prove-guard``) checks that the floor catches transform made twice as slow.
+
 The ``test_high_cardinality_*`` pair measures the encoding of a 50,000-value id column over 200,000
 rows: frequency encoding (one feature) against hashing (FeatureHasher, 32 features, densified as a
 model would need it).
@@ -42,13 +48,31 @@ from sklearn.impute import MissingIndicator, SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+import bench_mode
 from dsdl_golden.preprocessor import StandardPreprocessor
 
-N_ROWS = 1_000_000
+QUICK = bench_mode.quick()
+N_ROWS = 200_000 if QUICK else 1_000_000
 NUMERIC = [f"num{i}" for i in range(12)]
 CATEGORICAL = [f"cat{i}" for i in range(6)]
-ROUNDS = 3
-MEDIANS: dict[str, float] = {}
+ROUNDS = 5 if QUICK else 3
+ID_ROWS = 50_000 if QUICK else 200_000
+PEAK_ROWS = 50_000 if QUICK else N_ROWS  # tracemalloc slows the calls down several times
+#: Quick mode's floors, on the fastest rounds at 200,000 rows, in quick runs on the shared 2-core
+#: machine (load average 1.2 to 2.8):
+#:
+#: - transform: 2.90 to 3.87 (median 3.45) in 12 runs; 1.18 to 1.82 in 8 runs with transform run twice
+#:   per call (--slowdown=transform). 2.3 is about the geometric middle of 2.90 and 1.82. The medians
+#:   moved more (2.73 to 4.68; the ColumnTransformer's median between 0.49 and 0.93 s from run to run),
+#:   hence the fastest rounds;
+#: - fit_transform: 1.83 to 3.00 (median 2.46) in 12 runs: the full mode's 1.5 holds (it is no guard of
+#:   transform: fit is most of fit_transform, and a 2x slower transform measured 1.26 to 1.79).
+#:
+#: At 1,000,000 rows, the full mode's medians: 3.45 and 4.36.
+QUICK_FLOORS = {"fit_transform": 1.5, "transform": 2.3}
+#: Full mode compares medians; quick mode the fastest rounds (see QUICK_FLOORS).
+STATISTIC = "min" if QUICK else "median"
+TIMES: dict[str, float] = {}
 
 
 def make_events(n_rows: int, seed: int = 0) -> pd.DataFrame:
@@ -92,10 +116,10 @@ def fitted(events: pd.DataFrame) -> dict[str, Any]:
 
 
 def record(benchmark: Any, key: str, function: Callable[[], Any]) -> None:
-    """Benchmark ``function`` and keep its median for the ratio test."""
+    """Benchmark ``function`` and keep its median (quick mode: its fastest round) for the ratio test."""
     benchmark.pedantic(function, rounds=ROUNDS, warmup_rounds=1)
     if benchmark.stats is not None:  # None under --benchmark-disable
-        MEDIANS[key] = benchmark.stats.stats.median
+        TIMES[key] = getattr(benchmark.stats.stats, STATISTIC)
 
 
 @pytest.mark.benchmark(group="fit_transform")
@@ -129,21 +153,30 @@ def peak_bytes(function: Callable[[], Any]) -> int:
         tracemalloc.stop()
 
 
+@pytest.mark.guards("transform")
 def test_speed_and_memory_ratios(events: pd.DataFrame, fitted: dict[str, Any]) -> None:
     operations = ("fit_transform", "transform")
-    if any(f"{operation}/{side}" not in MEDIANS for operation in operations for side in ("ours", "sklearn")):
+    if any(f"{operation}/{side}" not in TIMES for operation in operations for side in ("ours", "sklearn")):
         pytest.skip("needs the four benchmarks above, run in the same session with benchmarking enabled")
-    ratios = {op: MEDIANS[f"{op}/sklearn"] / MEDIANS[f"{op}/ours"] for op in operations}
+    ratios = {op: TIMES[f"{op}/sklearn"] / TIMES[f"{op}/ours"] for op in operations}
+    sample = events.head(PEAK_ROWS) if QUICK else events
     peaks = {
-        "fit_transform/ours": peak_bytes(lambda: StandardPreprocessor().fit_transform(events)),
-        "fit_transform/sklearn": peak_bytes(lambda: reference().fit_transform(events)),
-        "transform/ours": peak_bytes(lambda: fitted["ours"].transform(events)),
-        "transform/sklearn": peak_bytes(lambda: fitted["sklearn"].transform(events)),
+        "fit_transform/ours": peak_bytes(lambda: StandardPreprocessor().fit_transform(sample)),
+        "fit_transform/sklearn": peak_bytes(lambda: reference().fit_transform(sample)),
+        "transform/ours": peak_bytes(lambda: fitted["ours"].transform(sample)),
+        "transform/sklearn": peak_bytes(lambda: fitted["sklearn"].transform(sample)),
     }
-    print(f"\nspeed-up of medians: {ratios}")
-    print("peak traced memory (MB):", {key: round(value / 1e6) for key, value in peaks.items()})
-    assert ratios["fit_transform"] >= 1.5
-    assert ratios["transform"] >= 2.0
+    print(f"\nspeed-up ({STATISTIC}s) at {N_ROWS:,} rows: {ratios}")
+    print(
+        f"peak traced memory at {PEAK_ROWS:,} rows (MB):",
+        {key: round(value / 1e6) for key, value in peaks.items()},
+    )
+    if QUICK:
+        low = {op: round(ratio, 2) for op, ratio in ratios.items() if ratio < QUICK_FLOORS[op]}
+        assert not low, f"speed-up below the quick floors {QUICK_FLOORS}: {low}"
+    else:
+        assert ratios["fit_transform"] >= 1.5
+        assert ratios["transform"] >= 2.0
     for operation in operations:
         assert peaks[f"{operation}/ours"] <= peaks[f"{operation}/sklearn"]
 
@@ -151,7 +184,7 @@ def test_speed_and_memory_ratios(events: pd.DataFrame, fitted: dict[str, Any]) -
 @pytest.fixture(scope="module")
 def user_ids() -> pd.DataFrame:
     rng = np.random.default_rng(1)
-    ids = np.char.add("user", rng.zipf(1.3, 200_000).clip(max=50_000).astype(str))
+    ids = np.char.add("user", rng.zipf(1.3, ID_ROWS).clip(max=50_000).astype(str))
     return pd.DataFrame({"user": pd.Series(ids, dtype="str")})
 
 

@@ -33,6 +33,9 @@ round (ours timed by pytest-benchmark, the minimal app by hand between two of ou
 blocks, the machine's changing load moved their ratio between 1.04 and 1.25 in two runs.
 ``tests/test_import_cost.py`` checks that no ML framework is imported on this path.
 
+Quick mode (``--quick``, CI; ``bench_mode.py``): 50,000 rows, 9 rounds, 5 start-ups, and the bounds
+of ``QUICK_BOUNDS`` (0.7 and 1.5: medians of fewer rounds move more on the shared machine).
+
 ``test_ratios`` asserts, on medians of this run:
 
 - ours <= 0.5 x dsdl per ``/apply`` over HTTP (the issue's target);
@@ -72,6 +75,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import Response
 from golden_testing import serve
 
+import bench_mode
 from dsdl_golden import telemetry_helper
 from dsdl_golden._runtime.calls import ModelService
 from dsdl_golden.config import load_settings
@@ -79,13 +83,19 @@ from dsdl_golden.runtime import create_app
 from dsdl_golden.workspace import lay_out
 
 TOKEN = "bench-runtime-5d0c97"
-N_ROWS = 100_000
+QUICK = bench_mode.quick()
+N_ROWS = 50_000 if QUICK else 100_000
 COLUMNS = [f"x{i}" for i in range(10)]
 META = {"options": {"params": {"algo": "passthrough"}, "model_name": "bench"}}
 HEADERS = {"Authorization": TOKEN, "Content-Type": "application/json"}
-ROUNDS = 15
+ROUNDS = 9 if QUICK else 15
 WARMUP_ROUNDS = 2
-START_ROUNDS = 9
+START_ROUNDS = 5 if QUICK else 9
+#: Quick mode's bounds. On the shared 2-core machine (load average 1.2 to 2.8), ours / dsdl per /apply
+#: measured 0.27 to 0.54 (median 0.39) in 12 quick runs (50,000 rows, 9 rounds), the start-up ratio
+#: 0.96 to 1.28 (median 1.07) in 12 runs of 5 start-ups. 0.7 still fails a runtime as slow as DSDL's;
+#: 1.5 still fails an ML framework imported at start-up (+1.2 s or more, see above).
+QUICK_BOUNDS = {"apply": 0.7, "start_up": 1.5}
 HELPERS = Path(__file__).resolve().parents[1] / "helpers"
 results: dict[str, float] = {}
 
@@ -406,5 +416,10 @@ def test_ratios() -> None:
         f"(slowest {results['start_ours_max']:.3f} s; target < 2 s), minimal app {minimal:.3f} s, "
         f"ratio {start / minimal:.2f} (bound 1.25)"
     )
-    assert ratio <= 0.5
-    assert start / minimal <= 1.25
+    if QUICK:
+        print(f"quick mode bounds: {QUICK_BOUNDS}")
+        assert ratio <= QUICK_BOUNDS["apply"]
+        assert start / minimal <= QUICK_BOUNDS["start_up"]
+    else:
+        assert ratio <= 0.5
+        assert start / minimal <= 1.25

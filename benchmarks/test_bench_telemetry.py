@@ -3,6 +3,9 @@
 The emulator runs in its own process (its own interpreter lock), as Splunk would. The naive
 client posts each event synchronously with a new connection and no verification, the way
 DSDL's ``dsdlsupport.SplunkHEC.send`` does.
+
+Quick mode (``--quick``, CI; ``bench_mode.py``): 20,000 delivered events, 30 naive ones, 30 naive
+calls, 9 rounds of the large result, and log_metrics <= 3.5 x json.dumps of it (``QUICK_LARGE_RATIO``).
 """
 
 from __future__ import annotations
@@ -18,15 +21,25 @@ import pytest
 import requests
 import urllib3
 
+import bench_mode
 from dsdl_golden.config import load_settings
 from dsdl_golden.emulator import EmulatorProcess, start_subprocess
 from dsdl_golden.metrics_calculator import calculate_all_metrics
 from dsdl_golden.telemetry_helper import Telemetry, build_telemetry
 
 TOKEN = "bench-token-31f0c2"
-DELIVERED_EVENTS = 100_000
-NAIVE_EVENTS = 300
+QUICK = bench_mode.quick()
+DELIVERED_EVENTS = 20_000 if QUICK else 100_000
+NAIVE_EVENTS = 30 if QUICK else 300
+NAIVE_CALL_ROUNDS = 30 if QUICK else 100
 LARGE_CLASSES = 1000
+LARGE_ROUNDS = 9 if QUICK else 5
+#: Quick mode's bound on log_metrics / json.dumps of a large result, 3.5 instead of 1.5: in 12 quick
+#: runs (9 rounds each) on the shared 2-core machine (load average 1.2 to 2.8) it measured 0.83 to 2.29
+#: (median 1.25; json.dumps' median alone moved between 67 and 133 ms); the regression it guards
+#: against cost 30 times json.dumps. The call and rate ratios keep their bounds (quick runs measured
+#: 1,633x to 4,813x and 1,412x to 2,601x).
+QUICK_LARGE_RATIO = 3.5
 results: dict[str, float] = {}
 large: dict[str, float] = {}
 
@@ -79,7 +92,9 @@ def test_caller_cost_of_the_naive_client(benchmark: Any, splunk: EmulatorProcess
     event = {"event": "metric", "index": "golden_metrics", "fields": {"metric_name:loss": 0.25}}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
-        benchmark.pedantic(naive_send, args=(splunk.hec_url, event), rounds=100, warmup_rounds=5)
+        benchmark.pedantic(
+            naive_send, args=(splunk.hec_url, event), rounds=NAIVE_CALL_ROUNDS, warmup_rounds=5
+        )
     results["naive_call"] = benchmark.stats.stats.median
 
 
@@ -131,7 +146,7 @@ def large_result() -> dict[str, Any]:
 
 def test_cost_of_serialising_a_large_result(benchmark: Any) -> None:
     """The baseline: what the naive client pays before it even posts (``json.dumps`` of the dict)."""
-    benchmark.pedantic(json.dumps, args=(large_result(),), rounds=5, warmup_rounds=1)
+    benchmark.pedantic(json.dumps, args=(large_result(),), rounds=LARGE_ROUNDS, warmup_rounds=1)
     large["json_dumps"] = benchmark.stats.stats.median
 
 
@@ -142,7 +157,11 @@ def test_caller_cost_of_logging_a_large_result(
     telemetry = make_telemetry(splunk, tmp_path)
     try:
         benchmark.pedantic(
-            telemetry.log_metrics, args=(metrics,), kwargs={"stage": "test"}, rounds=5, warmup_rounds=1
+            telemetry.log_metrics,
+            args=(metrics,),
+            kwargs={"stage": "test"},
+            rounds=LARGE_ROUNDS,
+            warmup_rounds=1,
         )
         large["log_metrics"] = benchmark.stats.stats.median
         assert telemetry.flush(120), telemetry.stats()
@@ -158,4 +177,5 @@ def test_logging_a_large_result_costs_less_than_serialising_it() -> None:
     ratio = large["log_metrics"] / large["json_dumps"]
     log_ms, dumps_ms = large["log_metrics"] * 1e3, large["json_dumps"] * 1e3
     print(f"\nlog_metrics of {LARGE_CLASSES} classes {log_ms:.0f} ms, json.dumps of it {dumps_ms:.0f} ms")
-    assert ratio <= 1.5
+    print(f"log_metrics / json.dumps = {ratio:.2f} (bound {QUICK_LARGE_RATIO if QUICK else 1.5})")
+    assert ratio <= (QUICK_LARGE_RATIO if QUICK else 1.5)

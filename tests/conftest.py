@@ -1,14 +1,34 @@
-"""Fixtures shared by the test packages."""
+"""Fixtures shared by the test packages, and the tests' hermetic environment.
+
+The suite does not depend on the caller's environment, HOME or working directory:
+
+- for the whole session (from ``pytest_configure``, before collection, so that module- and session-scoped
+  fixtures and the processes they start never see them), the environment holds no DSDL, dsdl-golden or
+  Jupyter setting and none of the other tools' variables that would change what a test does
+  (golden_testing.SETTING_NAMES, FOREIGN_NAMES), and HOME is a temporary directory;
+- each test (:func:`hermetic_test`) gets its own HOME and TMPDIR (``<tmp_path>-env/``, next to its
+  ``tmp_path``, which stays the test's own empty directory) and runs in its ``tmp_path``;
+- child processes get an explicit environment (golden_testing.child_environ);
+- what a test leaves unclosed fails that test: ResourceWarning is an error in the tests under tests/
+  (:func:`pytest_collection_modifyitems`; PYTHONTRACEMALLOC=20 shows where the resource was opened), and
+  the garbage a test leaves is collected at its teardown (:func:`hermetic_test`).
+
+``./dev test`` also runs pytest in a network namespace with only loopback (see ``dev``).
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import hypothesis.configuration
 import pytest
-from golden_testing import clear_settings
+from golden_testing import clear_settings, is_foreign, is_setting
 from hypothesis import settings
 
 from dsdl_golden import telemetry_helper
@@ -16,11 +36,66 @@ from dsdl_golden.config import load_settings
 from dsdl_golden.emulator import EmulatorConfig, SplunkEmulator
 from dsdl_golden.workspace import lay_out
 
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+
 # CI runs the same examples every time (a landing must not depend on luck); developers' runs keep
 # exploring new ones, and a failure prints the example to reproduce it.
 settings.register_profile("ci", derandomize=True, print_blob=True)
 settings.register_profile("dev", print_blob=True)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+# Hypothesis' examples database in the clone, wherever pytest is started from.
+hypothesis.configuration.set_hypothesis_home_dir(ROOT / ".hypothesis")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """For the whole session: none of the caller's settings, and a temporary HOME."""
+    saved = dict(os.environ)
+    home = tempfile.mkdtemp(prefix="golden-tests-home-")
+    for name in [name for name in os.environ if is_setting(name) or is_foreign(name)]:
+        del os.environ[name]
+    os.environ["HOME"] = home
+
+    def restore() -> None:
+        os.environ.clear()
+        os.environ.update(saved)
+        shutil.rmtree(home, ignore_errors=True)
+
+    config.add_cleanup(restore)
+
+
+@pytest.fixture(autouse=True)
+def hermetic_test(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """Each test: no setting an earlier test left, its own HOME and TMPDIR, its tmp_path as working
+    directory; at its end, the garbage it left is collected, so that a ResourceWarning (an error) about
+    a file, socket or process it did not close fails this test and not a later one."""
+    clear_settings(monkeypatch)
+    own = tmp_path_factory.mktemp(f"{tmp_path.name}-env", numbered=False)
+    (own / "home").mkdir()
+    (own / "tmp").mkdir()
+    monkeypatch.setenv("HOME", str(own / "home"))
+    monkeypatch.setenv("TMPDIR", str(own / "tmp"))
+    monkeypatch.setattr(tempfile, "tempdir", str(own / "tmp"))
+    monkeypatch.chdir(tmp_path)
+    yield
+    gc.collect()
+    # What survives the test (module fixtures, caches) is not scanned again: each collection stays short.
+    gc.freeze()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """ResourceWarning is an error in the tests here (not in benchmarks/, which share pyproject.toml's
+    settings); first among the marks, so that a test's own filterwarnings mark can still narrow it."""
+    for item in items:
+        if item.path.is_relative_to(TESTS):
+            item.add_marker(pytest.mark.filterwarnings("error::ResourceWarning"), append=False)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    gc.unfreeze()  # the session's own objects, for pytest's last collection of unraisable exceptions
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +119,6 @@ HEC_TOKEN = "hec-5e0c2a7d-golden-token"
 @pytest.fixture
 def srv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """DSDL's /srv layout in a temporary directory, as GOLDEN_SRV_DIR, with no other settings."""
-    clear_settings(monkeypatch)
     root = tmp_path / "srv"
     lay_out(root)
     monkeypatch.setenv("GOLDEN_SRV_DIR", str(root))

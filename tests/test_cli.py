@@ -4,40 +4,20 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
-import os
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
 import pytest
+from golden_testing import child_environ
 
 import dsdl_golden
 from dsdl_golden import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "tok-4b1d0e77-DISTINCTIVE-93aa"
-DSDL_VARIABLES = (
-    "splunk_hec_enabled",
-    "splunk_hec_url",
-    "splunk_hec_token",
-    "splunk_access_enabled",
-    "splunk_access_host",
-    "splunk_access_port",
-    "splunk_access_token",
-    "api_token",
-    "MODE_DEV_PROD",
-    "ENABLE_HTTPS",
-    "api_workers",
-)
 HEAVY_MODULES = ("pandas", "numpy", "sklearn", "tensorflow", "torch", "mlflow", "pydantic", "requests")
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in os.environ:
-        if name in DSDL_VARIABLES or name.startswith("GOLDEN_"):
-            monkeypatch.delenv(name)
 
 
 @pytest.fixture
@@ -146,12 +126,7 @@ def test_config_error_goes_to_stderr_with_status_2(
 def run_module(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, *args],
-        env={
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": os.environ.get("HOME", "/"),
-            "PYTHONPATH": "helpers",
-            **env,
-        },
+        env=child_environ(PYTHONPATH="helpers", **env),
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from golden_testing import child_environ
 
 SMOKE = Path(__file__).parent / "support" / "frameworks_smoke.py"
 
@@ -17,7 +18,12 @@ SMOKE = Path(__file__).parent / "support" / "frameworks_smoke.py"
 def smoke() -> dict[str, object]:
     """Run the smoke script once in a fresh interpreter of this environment."""
     completed = subprocess.run(
-        [sys.executable, str(SMOKE)], capture_output=True, text=True, timeout=600, check=False
+        [sys.executable, str(SMOKE)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env=child_environ(),
     )
     assert completed.returncode == 0, completed.stderr[-4000:]
     return json.loads(completed.stdout.splitlines()[-1])  # type: ignore[no-any-return]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from golden_testing import child_environ
 
 HEAVY = ("tensorflow", "torch", "mlflow", "pandas", "numpy", "sklearn", "scipy", "matplotlib", "splunklib")
 
@@ -18,7 +18,7 @@ def test_light_modules_import_no_heavy_library(module: str) -> None:
     code = f"import sys, {module}; print(' '.join(sys.modules))"
     loaded = set(
         subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=child_environ()
         ).stdout.split()
     )
     assert not {name for name in loaded if name.split(".")[0] in HEAVY}
@@ -97,17 +97,11 @@ print(json.dumps(sorted(sys.modules)))
 
 @pytest.mark.parametrize("call", ["summary", "apply"])
 def test_the_runtime_answers_without_importing_a_framework(tmp_path: Path, call: str) -> None:
-    settings_prefixes = ("GOLDEN_", "splunk_", "SPLUNK_", "OTEL_")
-    environ = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(settings_prefixes) and name not in {"api_token", "olly_enabled"}
-    }
     run = subprocess.run(
         [sys.executable, "-c", SERVE_ONCE, str(tmp_path / "srv"), call, PASSTHROUGH, TOKEN],
         capture_output=True,
         text=True,
-        env=environ,
+        env=child_environ(),
         check=False,
     )
     assert run.returncode == 0, run.stderr

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from golden_testing import child_environ
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as skm
@@ -547,7 +548,9 @@ def test_weighted_results_are_json_ready() -> None:
 
 def test_module_does_not_import_sklearn() -> None:
     code = "import sys, dsdl_golden.metrics_calculator; print('sklearn' in sys.modules)"
-    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=child_environ()
+    ).stdout
     assert output.strip() == "False"
 
 

@@ -1,4 +1,5 @@
-"""Fixtures of the ``golden`` subcommand tests: no inherited settings, a /srv layout, a model API."""
+"""Fixtures of the ``golden`` subcommand tests: a /srv layout, a model API (no inherited settings, each
+test its own HOME: tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,21 +8,12 @@ from pathlib import Path
 
 import pytest
 from cli_testing import TEMPLATE_NOTEBOOK, TOKEN
-from golden_testing import clear_settings, serve
+from golden_testing import serve
 
 from dsdl_golden.config import load_settings
 from dsdl_golden.export import export_notebook
 from dsdl_golden.runtime import create_app
 from dsdl_golden.workspace import lay_out
-
-
-@pytest.fixture(autouse=True)
-def no_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No DSDL/dsdl-golden setting from the caller's shell; HOME is a temporary directory."""
-    clear_settings(monkeypatch)
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
 
 
 @pytest.fixture

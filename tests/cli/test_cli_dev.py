@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from cli_testing import CHURN_CSV, ROOT, TEMPLATE_NOTEBOOK, good_module, module_notebook
+from golden_testing import child_environ, stopped_at_exit
 
 from dsdl_golden import cli
 from dsdl_golden._cli import dev
@@ -61,12 +62,7 @@ class DevProcess:
         self.workspace = tmp_path / "ws"
         home = tmp_path / "dev-home"
         home.mkdir(exist_ok=True)
-        environment = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": str(home),
-            "PYTHONPATH": str(ROOT / "helpers"),
-            "LANG": "C.UTF-8",
-        }
+        environment = child_environ(HOME=str(home), PYTHONPATH=str(ROOT / "helpers"))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "dsdl_golden", "dev", "--workspace", str(self.workspace), *arguments],
             stdout=subprocess.PIPE,
@@ -80,8 +76,12 @@ class DevProcess:
         self.err: list[str] = []
         assert self.process.stdout is not None
         assert self.process.stderr is not None
-        threading.Thread(target=self._read, args=(self.process.stdout, self.out), daemon=True).start()
-        threading.Thread(target=self._read, args=(self.process.stderr, self.err), daemon=True).start()
+        self.readers = [
+            threading.Thread(target=self._read, args=(self.process.stdout, self.out), daemon=True),
+            threading.Thread(target=self._read, args=(self.process.stderr, self.err), daemon=True),
+        ]
+        for reader in self.readers:
+            reader.start()
         self.pids: dict[str, int] = {}
 
     def _read(self, stream: Any, lines: list[str]) -> None:
@@ -121,7 +121,8 @@ class DevProcess:
         return values
 
     def stop(self) -> None:
-        """SIGINT if still running; if golden dev had to be killed, kill the children it left."""
+        """SIGINT if still running; if golden dev had to be killed, kill the children it left. Then its
+        pipes are closed, once read to their end."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
             try:
@@ -132,6 +133,13 @@ class DevProcess:
                 for pid in self.pids.values():
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGKILL)
+        for reader in self.readers:
+            reader.join(60)
+        if not any(reader.is_alive() for reader in self.readers):  # else a close would wait for the read
+            assert self.process.stdout is not None
+            assert self.process.stderr is not None
+            self.process.stdout.close()
+            self.process.stderr.close()
 
 
 @pytest.fixture
@@ -324,16 +332,20 @@ def test_child_stop_kills_a_process_that_ignores_sigterm(tmp_path: Path) -> None
         "print('ok', flush=True); time.sleep(60)"
     )
     process = subprocess.Popen(
-        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, start_new_session=True
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env=child_environ(),
     )
-    assert process.stdout is not None
-    assert process.stdout.readline() == "ok\n"
-    child = dev.Child("stubborn", process)
-    started = time.monotonic()
-    child.stop(timeout=0.5)
-    assert process.returncode == -signal.SIGKILL
-    assert time.monotonic() - started < 10
-    process.stdout.close()
+    with stopped_at_exit(process):
+        assert process.stdout is not None
+        assert process.stdout.readline() == "ok\n"
+        child = dev.Child("stubborn", process)
+        started = time.monotonic()
+        child.stop(timeout=0.5)
+        assert process.returncode == -signal.SIGKILL
+        assert time.monotonic() - started < 10
 
 
 def test_stop_flag() -> None:

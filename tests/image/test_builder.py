@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from golden_testing import child_environ
 
 from goldenimage.build import LOWER_LAYER_INPUTS, source_state
 from goldenimage.diff import differences
@@ -45,7 +46,9 @@ def test_only_changes_to_the_lower_layers_inputs_restamp_them(tmp_path: Path) ->
         for command in (["add", path], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", path]):
             subprocess.run(["git", *command], cwd=tmp_path, env=environment, check=True)
 
-    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(
+        ["git", "init", "-q", str(tmp_path)], check=True, env=child_environ(GIT_CONFIG_NOSYSTEM="1")
+    )
     commit("poetry.lock", EPOCH)
     commit("helpers/dsdl_golden/runtime.py", EPOCH + 100)  # our package: the top layer only
     first = source_state(tmp_path)

@@ -328,6 +328,10 @@ _HEADERS_THEN_BODY = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConn
         ("export", _HEADERS_THEN_BODY),  # the streamed results trickle in
     ],
 )
+# splunk-sdk does not close a response whose body read fails (client.Service.info, which it asks before the
+# export, reads it in _load_atom): the timed-out socket is released by the garbage collection at the end of
+# this test (tests/conftest.py), not by a close.
+@pytest.mark.filterwarnings(r"ignore:unclosed <dsdl_golden\._splunk\.search\.:ResourceWarning")
 def test_a_dripping_splunkd_cannot_stretch_the_deadline(tmp_path: Path, method: str, prelude: bytes) -> None:
     """The timeout bounds the whole request, not each read: a byte every half second resets any
     socket timeout, so without an overall deadline the search would never end."""

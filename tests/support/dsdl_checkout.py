@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from golden_testing import child_environ
+
 __all__ = [
     "CHECKOUT_FILES",
     "FROM_MIRROR",
@@ -46,7 +48,10 @@ def have_mirror() -> bool:
 def dsdl_file(path: str) -> bytes:
     """A file of DSDL's repository at the mirror's ``HEAD``."""
     return subprocess.run(
-        ["git", "--git-dir", str(MIRROR), "show", f"HEAD:{path}"], capture_output=True, check=True
+        ["git", "--git-dir", str(MIRROR), "show", f"HEAD:{path}"],
+        capture_output=True,
+        check=True,
+        env=child_environ(),
     ).stdout
 
 
@@ -57,6 +62,7 @@ def dsdl_paths() -> set[str]:
         capture_output=True,
         text=True,
         check=True,
+        env=child_environ(),
     ).stdout
     return set(listing.splitlines())
 

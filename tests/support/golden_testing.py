@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -15,16 +16,79 @@ import uvicorn
 
 from dsdl_golden.emulator import SplunkEmulator
 
-#: Variables of DSDL, dsdl-golden and Jupyter that a test must never inherit from the caller's shell.
-SETTING_PREFIXES = ("GOLDEN_", "splunk_", "SPLUNK_", "OTEL_", "JUPYTER_")
-SETTING_NAMES = frozenset({"api_token", "MODE_DEV_PROD", "ENABLE_HTTPS", "api_workers", "olly_enabled"})
+#: Variables of DSDL, dsdl-golden and Jupyter that a test must never inherit from the caller's shell:
+#: dsdl_golden.config's, those DSDL sets or its image reads (/work/shared/specs/dsdl-contract.md 1.5, 1.6),
+#: Jupyter's and IPython's (a shell inside JupyterLab has JPY_* and JUPYTER_*).
+SETTING_PREFIXES = ("GOLDEN_", "splunk_", "SPLUNK_", "OTEL_", "JUPYTER_", "JPY_")
+SETTING_NAMES = frozenset(
+    {
+        "api_token",
+        "MODE_DEV_PROD",
+        "ENABLE_HTTPS",
+        "api_workers",
+        "olly_enabled",
+        "API_SSL_CERT",
+        "API_SSL_KEY",
+        "llm_config",
+        "IPYTHONDIR",
+    }
+)
+#: Variables of other tools that change what a test does or where it writes: the caller's proxy (a
+#: request to loopback would go through it), CA bundles that replace a test's own (requests), package
+#: managers' settings (the tests run Poetry in-process), Python's start-up settings (a child with the
+#: caller's PYTHONPATH or PYTHONWARNINGS), matplotlib's backend and the XDG directories (they would
+#: bypass each test's own HOME).
+FOREIGN_PREFIXES = ("PIP_", "POETRY_", "PYTHON", "XDG_")
+FOREIGN_NAMES = frozenset(
+    {
+        *(f"{proxy}_proxy" for proxy in ("http", "https", "ftp", "all", "no")),
+        *(f"{proxy}_PROXY" for proxy in ("HTTP", "HTTPS", "FTP", "ALL", "NO")),
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+        "MPLBACKEND",
+        "MPLCONFIGDIR",
+        "HYPOTHESIS_STORAGE_DIRECTORY",
+    }
+)
+#: Variables a test's child process gets from the test's environment when started with :func:`child_environ`.
+INHERITED = ("PATH", "HOME", "TMPDIR")
+
+
+def is_setting(name: str) -> bool:
+    """Whether ``name`` is a DSDL, dsdl-golden or Jupyter setting (:data:`SETTING_NAMES`, prefixes)."""
+    return name in SETTING_NAMES or name.startswith(SETTING_PREFIXES)
+
+
+def is_foreign(name: str) -> bool:
+    """Whether ``name`` is another tool's variable the tests must not inherit (:data:`FOREIGN_NAMES`)."""
+    return name in FOREIGN_NAMES or name.upper().startswith(FOREIGN_PREFIXES)
 
 
 def clear_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Remove every DSDL, dsdl-golden and Jupyter setting from the environment for one test."""
+    """Remove every DSDL, dsdl-golden and Jupyter setting from the environment for one test (the
+    session starts without them, tests/conftest.py; this removes what an earlier test left)."""
     for name in list(os.environ):
-        if name in SETTING_NAMES or name.startswith(SETTING_PREFIXES):
+        if is_setting(name):
             monkeypatch.delenv(name)
+
+
+def child_environ(**variables: str) -> dict[str, str]:
+    """The whole environment of a test's child process: :data:`INHERITED` from the test's own (its
+    HOME and TMPDIR, tests/conftest.py), a UTF-8 locale, and ``variables``; nothing else of the caller's."""
+    inherited = {name: os.environ[name] for name in INHERITED if name in os.environ}
+    return {**inherited, "LANG": "C.UTF-8", **variables}
+
+
+@contextlib.contextmanager
+def stopped_at_exit(process: subprocess.Popen[Any]) -> Iterator[subprocess.Popen[Any]]:
+    """``process`` for the block; when it ends, also by an exception, the process is killed if it still
+    runs, waited for, and its pipes are closed (nothing left for a ResourceWarning in a later test)."""
+    with process:  # Popen.__exit__ closes the pipes and waits
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.kill()
 
 
 def events_of_type(emulator: SplunkEmulator, kind: str) -> list[dict[str, Any]]:

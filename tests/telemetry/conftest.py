@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from golden_testing import child_environ
 
 from dsdl_golden.config import Settings, load_settings
 from dsdl_golden.emulator import SplunkEmulator
@@ -65,11 +66,12 @@ def telemetry(settings_for: Callable[..., Settings]) -> Iterator[Telemetry]:
 
 @pytest.fixture
 def child_environment(splunk: SplunkEmulator, hec_token: str, tmp_path: Path) -> dict[str, str]:
-    """The settings of a telemetry process of its own: HEC at ``splunk``, the spool in ``tmp_path``."""
-    return {
-        "splunk_hec_enabled": "1",
-        "splunk_hec_url": splunk.hec_url,
-        "splunk_hec_token": hec_token,
-        "GOLDEN_TLS_VERIFY": str(splunk.ca_bundle),
-        "GOLDEN_SPOOL_DIR": str(tmp_path / "spool"),
-    }
+    """The whole environment of a telemetry process of its own (nothing else of the caller's): HEC at
+    ``splunk``, the spool in ``tmp_path``."""
+    return child_environ(
+        splunk_hec_enabled="1",
+        splunk_hec_url=splunk.hec_url,
+        splunk_hec_token=hec_token,
+        GOLDEN_TLS_VERIFY=str(splunk.ca_bundle),
+        GOLDEN_SPOOL_DIR=str(tmp_path / "spool"),
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from golden_testing import stopped_at_exit
 
 from dsdl_golden.config import Settings
 from dsdl_golden.emulator import SplunkEmulator
@@ -86,7 +86,7 @@ CHILD = textwrap.dedent(
 def child(settings_env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-c", CHILD, *args],
-        env={**os.environ, **settings_env},
+        env=settings_env,
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -98,15 +98,15 @@ def test_killed_process_events_are_replayed_by_the_next_one(
     environ = child_environment
     splunk.drop_after_events(700)
     splunk.inject_fault(listener="hec", path="/services/collector/event", code=9, times=None)
-    first = child(environ, "0", "3000", "wait")
-    assert first.stdout is not None
-    assert first.stdout.readline().strip() == "spooled"
-    first.send_signal(signal.SIGKILL)
-    first.wait()
+    with stopped_at_exit(child(environ, "0", "3000", "wait")) as first:
+        assert first.stdout is not None
+        assert first.stdout.readline().strip() == "spooled"
+        first.send_signal(signal.SIGKILL)
+        first.wait()
     splunk.clear_faults()
 
-    second = child(environ, "3000", "3100", "flush")
-    assert second.wait(timeout=120) == 0
+    with stopped_at_exit(child(environ, "3000", "3100", "flush")) as second:
+        assert second.wait(timeout=120) == 0
 
     delivered_once(splunk, 3100)
     assert [path for path in (tmp_path / "spool").iterdir() if path.is_dir()] == []

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from golden_testing import stopped_at_exit
 
 from dsdl_golden import telemetry_helper
 from dsdl_golden.config import Settings
@@ -123,7 +124,7 @@ def test_a_spool_write_failing_mid_run_counts_the_lost_events(
     environ = child_environment
     done = subprocess.run(
         [sys.executable, "-c", FSIZE_CHILD],
-        env={**os.environ, **environ},
+        env=environ,
         capture_output=True,
         text=True,
         timeout=120,
@@ -224,12 +225,13 @@ def test_a_damaged_record_left_by_a_killed_process_is_skipped_and_counted(
     splunk.refuse_connections(60.0)
     environ = child_environment
     child = subprocess.Popen(
-        [sys.executable, "-c", KILLED_CHILD], env={**os.environ, **environ}, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", KILLED_CHILD], env=environ, stdout=subprocess.PIPE, text=True
     )
-    assert child.stdout is not None
-    assert child.stdout.readline().strip() == "spooled"
-    child.send_signal(signal.SIGKILL)
-    child.wait()
+    with stopped_at_exit(child):
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "spooled"
+        child.send_signal(signal.SIGKILL)
+        child.wait()
     splunk.resume()
     (segment,) = (tmp_path / "spool").glob("*/seg-*.log")
     data = bytearray(segment.read_bytes())
@@ -273,9 +275,7 @@ def test_events_logged_just_before_a_sigkill_are_delivered_by_the_next_process(
     splunk.refuse_connections(60.0)  # the killed process cannot have sent anything
     environ = child_environment
     for _ in range(3):
-        killed = subprocess.run(
-            [sys.executable, "-c", SUICIDE_CHILD], env={**os.environ, **environ}, check=False, timeout=60
-        )
+        killed = subprocess.run([sys.executable, "-c", SUICIDE_CHILD], env=environ, check=False, timeout=60)
         assert killed.returncode == -signal.SIGKILL
     splunk.resume()
 
@@ -321,7 +321,7 @@ def test_a_forked_child_never_writes_into_its_parents_spool(
 ) -> None:
     parent = subprocess.run(
         [sys.executable, "-c", FORKING_PARENT],
-        env={**os.environ, **child_environment},
+        env=child_environment,
         capture_output=True,
         text=True,
         check=False,

@@ -8,7 +8,6 @@ accounted for: its record was damaged (counted as corrupt and quarantined) or it
 from __future__ import annotations
 
 import json
-import os
 import signal
 import struct
 import subprocess
@@ -92,7 +91,7 @@ def run_writer(environ: dict[str, str], run: str, operations: list[Any], kill_af
     """Start a writer, SIGKILL it once it confirmed ``kill_after`` calls; the numbers it accepted."""
     writer = subprocess.Popen(
         [sys.executable, "-c", WRITER],
-        env={**os.environ, **environ},
+        env=environ,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

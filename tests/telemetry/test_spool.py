@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from golden_testing import child_environ
 
 from dsdl_golden._telemetry.spool import Spool
 
@@ -93,7 +94,7 @@ def crash_after_writing(root: Path, count: int, commit: int) -> None:
         os._exit(0)
         """
     )
-    subprocess.run([sys.executable, "-c", script], check=True)
+    subprocess.run([sys.executable, "-c", script], env=child_environ(), check=True)
 
 
 def test_a_crashed_process_is_replayed_from_its_cursor(tmp_path: Path) -> None:
@@ -147,7 +148,11 @@ def test_a_live_process_spool_is_not_adopted(tmp_path: Path) -> None:
         """
     )
     owner = subprocess.Popen(
-        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", script],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=child_environ(),
     )
     try:
         assert owner.stdout is not None
@@ -215,7 +220,7 @@ def one_segment_of_200(tmp_path: Path) -> tuple[Path, list[int]]:
         os._exit(0)
         """
     )
-    subprocess.run([sys.executable, "-c", script], check=True)
+    subprocess.run([sys.executable, "-c", script], env=child_environ(), check=True)
     (directory,) = tmp_path.iterdir()
     (segment,) = directory.glob("seg-*.log")
     return segment, record_offsets(segment)

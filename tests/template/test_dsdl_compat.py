@@ -29,6 +29,7 @@ import nbformat
 import pandas as pd
 import pytest
 import requests
+from golden_testing import child_environ, dsdl_module
 
 from dsdl_golden.export import export_notebook
 from dsdl_golden.workspace import lay_out
@@ -49,7 +50,9 @@ def _dsdl_repository() -> Path | None:
 def _can_bind_srv() -> bool:
     if not Path("/srv").is_dir() or shutil.which("unshare") is None:
         return False
-    probe = subprocess.run(["unshare", "--mount", "true"], capture_output=True, check=False)
+    probe = subprocess.run(
+        ["unshare", "--mount", "true"], capture_output=True, check=False, env=child_environ()
+    )
     return probe.returncode == 0
 
 
@@ -67,7 +70,10 @@ def dsdl_file(path: str) -> bytes:
     assert DSDL is not None
     git_dir = DSDL / ".git" if (DSDL / ".git").exists() else DSDL
     return subprocess.run(
-        ["git", "--git-dir", str(git_dir), "show", f"HEAD:{path}"], capture_output=True, check=True
+        ["git", "--git-dir", str(git_dir), "show", f"HEAD:{path}"],
+        capture_output=True,
+        check=True,
+        env=child_environ(),
     ).stdout
 
 
@@ -230,8 +236,6 @@ def test_dsdls_own_notebooks_run_unchanged_on_our_runtime(
 
 @needs_srv
 def test_a_module_with_dsdls_hard_coded_paths_runs_on_our_runtime(tmp_path: Path, served_srv: Any) -> None:
-    from golden_testing import dsdl_module
-
     root = tmp_path / "srv"
     lay_out(root)
     (root / "app" / "model" / "dsdl_style.py").write_text(dsdl_module(Path("/srv/app/model/data")))

@@ -206,19 +206,25 @@ class EmulatorProcess:
         return self.process.pid
 
     def stop(self, timeout: float = 10.0) -> int:
-        """End the process (closing its stdin, then SIGTERM, then SIGKILL); returns its exit status."""
-        if self.process.poll() is None:
-            if self.process.stdin is not None:
-                self.process.stdin.close()
-            try:
-                return self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.terminate()
-            try:
-                return self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        return self.process.wait()
+        """End the process (closing its stdin, then SIGTERM, then SIGKILL); returns its exit status.
+        Its pipes are closed too."""
+        try:
+            if self.process.poll() is None:
+                if self.process.stdin is not None:
+                    self.process.stdin.close()
+                try:
+                    return self.process.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    self.process.terminate()
+                try:
+                    return self.process.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+            return self.process.wait()
+        finally:
+            for pipe in (self.process.stdin, self.process.stdout):
+                if pipe is not None:
+                    pipe.close()
 
     def __enter__(self) -> Self:
         return self
