@@ -23,7 +23,14 @@ _state: dict[str, Any] = {}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--image", type=Path, default=None, help="run the container test on this image archive")
+    # Resolved when the command line is read: each test runs in its own working directory.
+    parser.addoption(
+        "--image", type=_absolute_path, default=None, help="run the container test on this image archive"
+    )
+
+
+def _absolute_path(value: str) -> Path:
+    return Path(value).resolve()
 
 
 def _is_notebook(item: pytest.Item) -> bool:

@@ -12,4 +12,4 @@ def image_archive(request: pytest.FixtureRequest) -> Path:
     archive: Path | None = request.config.getoption("--image")
     if archive is None:
         pytest.skip("no --image ARCHIVE: the container test runs in CI after image/build (see .ci/run)")
-    return request.config.invocation_params.dir / archive  # tests run in their own directories
+    return archive
