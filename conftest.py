@@ -2,8 +2,9 @@
 ``--image ARCHIVE`` turns on the container test (``tests/image``).
 
 Each notebook's kernel starts with an environment made here, never the caller's: telemetry to an
-emulator on loopback (HTTPS, verified against its CA), a temporary DSDL ``/srv`` and spool. After a
-notebook, the emulator must hold the ``fit`` event it sent.
+emulator on loopback (HTTPS, verified against its CA), searches of it (the sample churn data is its
+index ``churn``), a temporary DSDL ``/srv`` and spool. After a notebook, the emulator must hold the
+event it sent: ``fit`` (the template and its examples), ``params`` (the quickstart).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ _NOTEBOOK_ITEM = "NotebookItem"
 _SETTING_PREFIXES = ("GOLDEN_", "splunk_", "SPLUNK_", "OTEL_")
 _SETTING_NAMES = frozenset({"api_token", "MODE_DEV_PROD", "ENABLE_HTTPS", "api_workers", "olly_enabled"})
 _HEC_TOKEN = "hec-notebooks-3c9d"
+_SEARCH_TOKEN = "search-notebooks-8e41"
+_SENT: dict[str, str] = {"quickstart.ipynb": "params"}  # notebook -> the event type it sends; default fit
 _state: dict[str, Any] = {}
 
 
@@ -44,16 +47,22 @@ def _emulator() -> Any:
         emulator = SplunkEmulator().start()
         emulator.add_index("golden_metrics", metrics=True)
         emulator.add_hec_token(_HEC_TOKEN, name="notebooks", indexes=["main", "golden_metrics"])
+        emulator.add_auth_token(_SEARCH_TOKEN)
+        emulator.add_dataset("churn", Path(__file__).parent / "template" / "data" / "churn_sample.csv")
         _state["emulator"] = emulator
         _state["root"] = tempfile.TemporaryDirectory(prefix="golden-notebooks-")
     return _state["emulator"]
 
 
-def _fit_events(emulator: Any) -> int:
+def _sent(item: pytest.Item) -> str:
+    return _SENT.get(item.name, "fit")
+
+
+def _events(emulator: Any, kind: str) -> int:
     return sum(
         1
         for record in emulator.events(index="main")
-        if isinstance(record.get("event"), dict) and record["event"].get("type") == "fit"
+        if isinstance(record.get("event"), dict) and record["event"].get("type") == kind
     )
 
 
@@ -77,6 +86,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             "splunk_hec_enabled": "true",
             "splunk_hec_url": emulator.hec_url,
             "splunk_hec_token": _HEC_TOKEN,
+            "splunk_access_enabled": "true",
+            "splunk_access_host": "127.0.0.1",
+            "splunk_access_port": str(emulator.rest_port),
+            "splunk_access_token": _SEARCH_TOKEN,
             "GOLDEN_TLS_VERIFY": str(emulator.ca_bundle),
             "GOLDEN_SRV_DIR": str(root / "srv"),
             "GOLDEN_SPOOL_DIR": str(root / "spool"),
@@ -84,7 +97,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         }
     )
     _state["saved"] = saved
-    _state["fits"] = _fit_events(emulator)
+    _state["sent"] = _events(emulator, _sent(item))
 
 
 def pytest_runtest_teardown(item: pytest.Item) -> None:
@@ -93,8 +106,8 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
     for name in [name for name in os.environ if name.startswith(_SETTING_PREFIXES)]:
         del os.environ[name]
     os.environ.update(_state.pop("saved"))
-    fits = _fit_events(_state["emulator"])
-    assert fits > _state["fits"], f"{item.name} sent no fit event to Splunk"
+    kind = _sent(item)
+    assert _events(_state["emulator"], kind) > _state["sent"], f"{item.name} sent no {kind} event to Splunk"
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

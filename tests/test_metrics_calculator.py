@@ -22,6 +22,7 @@ from dsdl_golden.metrics_calculator import (
     CLASSIFICATION_KEYS,
     REGRESSION_KEYS,
     STANDARD_KEYS,
+    MetricsResult,
     calculate_all_metrics,
     calculate_classification_metrics,
     calculate_regression_metrics,
@@ -204,8 +205,11 @@ def assert_close(ours: Any, theirs: Any, where: str) -> None:
 
 
 def assert_json_ready(value: Any) -> None:
-    """Plain Python types only (no numpy scalars), and strict JSON (no NaN) round-trips."""
-    assert_plain(value)
+    """Plain Python types only (no numpy scalars), and strict JSON (no NaN) round-trips.
+
+    A whole result is a MetricsResult, the dict subclass whose extras are attributes.
+    """
+    assert_plain(dict(value) if type(value) is MetricsResult else value)
     assert json.loads(json.dumps(value, allow_nan=False)) == value
 
 

@@ -51,6 +51,16 @@ SPL options / opciones SPL: `holdout=0.2` (share of rows scored at fit), `prepro
 """
 
 
+# The settings in DSDL's container, or those golden emulator wrote beside the notebook.
+SETTINGS_CELL = """\
+from pathlib import Path
+
+from dsdl_golden import load_env_file, load_settings
+
+settings = load_env_file() if Path("golden-emulator.env").exists() else load_settings()\
+"""
+
+
 @dataclass(frozen=True)
 class Notebook:
     """One notebook: its name, title, model cell, sample-data cell and what to stage."""
@@ -96,14 +106,11 @@ def cells(notebook: Notebook) -> list[nbformat.NotebookNode]:
         cell(notebook.model, "mltkc_model", golden_role="model", tags=["model"]),
         markdown(
             "## Configuración / Configuration\n"
-            "HEC and Splunk access come from DSDL's container settings (Configuration ▸ Setup). "
-            "This cell shows whether they work; it is not exported."
+            "HEC and Splunk access come from DSDL's container settings (Configuration ▸ Setup); on a laptop, "
+            "from the `golden-emulator.env` that `golden emulator` writes in this directory (README: "
+            "*Quickstart for data scientists*). This cell shows whether they work; it is not exported."
         ),
-        cell(
-            "from dsdl_golden.config import load_settings\n\n"
-            "settings = load_settings()\n"
-            "splunk_connector.validate_splunk_config(settings)"
-        ),
+        cell(SETTINGS_CELL + "\nsplunk_connector.validate_splunk_config(settings)"),
         markdown(
             "## Contrato DSDL / DSDL contract\n"
             "**ES** · No edite estas celdas: llaman a `lifecycle`, que preprocesa, entrena, mide, guarda y envía "
@@ -165,17 +172,20 @@ def _with_stable_ids(nodes: list[nbformat.NotebookNode]) -> list[nbformat.Notebo
     return nodes
 
 
-def write_notebook(notebook: Notebook, directory: Path) -> Path:
+def _write_cells(nodes: list[nbformat.NotebookNode], path: Path) -> Path:
     node = nbformat.v4.new_notebook(
-        cells=_with_stable_ids(cells(notebook)),
+        cells=_with_stable_ids(nodes),
         metadata={
             "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
             "language_info": {"name": "python"},
         },
     )
-    path = directory / f"{notebook.name}.ipynb"
     path.write_text(nbformat.writes(node) + "\n", encoding="utf-8")
     return path
+
+
+def write_notebook(notebook: Notebook, directory: Path) -> Path:
+    return _write_cells(cells(notebook), directory / f"{notebook.name}.ipynb")
 
 
 # --- sample data -------------------------------------------------------------------------------------------
@@ -416,9 +426,66 @@ def write_data(directory: Path) -> list[Path]:
     return written
 
 
+# --- the quickstart: the README's example as a notebook -----------------------------------------------
+
+QUICKSTART = "quickstart"
+
+
+def quickstart_cells() -> list[nbformat.NotebookNode]:
+    return [
+        markdown(
+            "# Quickstart · Inicio rápido\n\n"
+            "The README's quickstart as a notebook: search Splunk, preprocess, train, score, send the "
+            "telemetry and the results, see them arrive. On a laptop, start a local Splunk with the sample "
+            "data first, from this directory:\n\n"
+            "```sh\ngolden emulator --dataset churn data/churn_sample.csv\n```\n\n"
+            "It writes `golden-emulator.env`, which the first cell loads. In DSDL's container the settings "
+            "are already set and `index=churn` must be an index of yours."
+        ),
+        cell(
+            "from sklearn.ensemble import RandomForestClassifier\n"
+            "from sklearn.model_selection import train_test_split\n\n"
+            "from dsdl_golden import (calculate_all_metrics, flush, get_data, get_telemetry, log_metrics,\n"
+            "                         log_params, plot_metrics, send_results, standard_preprocessing)\n"
+            + SETTINGS_CELL
+            + "\nsettings"
+        ),
+        cell(
+            'df = get_data("index=churn", earliest="0")  # earliest="0": all time (default: the last 24 h)\ndf.head()'
+        ),
+        cell(
+            'X, preprocessor = standard_preprocessing(df, target="churn")\n'
+            'X_train, X_test, y_train, y_test = train_test_split(X, df["churn"], test_size=0.25, random_state=0)\n'
+            'params = {"n_estimators": 200, "max_depth": 8, "random_state": 0}\n'
+            "model = RandomForestClassifier(**params).fit(X_train, y_train)\n"
+            "metrics = calculate_all_metrics(y_test, model.predict(X_test), model.predict_proba(X_test))\n"
+            "metrics"
+        ),
+        cell("plot_metrics(metrics)  # confusion matrix, ROC and precision-recall curves"),
+        cell(
+            "log_params(params)\n"
+            'log_metrics(metrics, stage="holdout")\n'
+            'send_results(df.assign(predicted=model.predict(X)), sourcetype="churn:predictions")'
+        ),
+        cell(
+            "# True when Splunk accepted every event; otherwise a warning says which and what to change.\n"
+            "assert flush(10)\n"
+            "get_telemetry()"
+        ),
+        markdown("## See them arrive"),
+        cell('get_data("index=main sourcetype=churn:predictions | stats count", earliest="0")'),
+        cell('get_data("index=main sourcetype=dsdl:golden | stats count by type", earliest="0")'),
+    ]
+
+
+def write_quickstart(directory: Path) -> Path:
+    return _write_cells(quickstart_cells(), directory / f"{QUICKSTART}.ipynb")
+
+
 def write_all(root: Path = ROOT) -> list[Path]:
     root.mkdir(parents=True, exist_ok=True)
-    return [write_notebook(notebook, root) for notebook in NOTEBOOKS] + write_data(root / "data")
+    notebooks = [write_notebook(notebook, root) for notebook in NOTEBOOKS]
+    return [*notebooks, write_quickstart(root), *write_data(root / "data")]
 
 
 if __name__ == "__main__":

@@ -76,7 +76,38 @@ def _run_config(args: argparse.Namespace) -> int:
     return 0
 
 
+class _EmulatorHelp(argparse.Action):
+    """``golden emulator -h``: the options, then the reference of the emulator package (datasets,
+    users, faults, SPL commands), imported only now: every ``golden`` command builds this parser."""
+
+    def __init__(self, option_strings: list[str], dest: str) -> None:
+        super().__init__(
+            option_strings,
+            dest,
+            default=argparse.SUPPRESS,
+            nargs=0,
+            help="show this help, with the emulator's defaults, datasets, users, faults and SPL commands",
+        )
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        from dsdl_golden.emulator.command import help_epilog
+
+        parser.epilog = help_epilog()
+        parser.print_help()
+        parser.exit()
+
+
 def _emulator_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter  # keeps the epilog's lines
+    parser.add_argument_group("help", conflict_handler="resolve").add_argument(
+        "-h", "--help", action=_EmulatorHelp
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument(
         "--allow-remote",
@@ -91,12 +122,25 @@ def _emulator_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cert-dir", help="where to write ca.pem and the server certificate (default: a temp dir)"
     )
-    parser.add_argument("--token", action="append", default=[], help="an HEC token (repeatable)")
+    parser.add_argument(
+        "--token", action="append", default=[], help="an HEC token (repeatable; default: one generated)"
+    )
     parser.add_argument(
         "--ack-token", action="append", default=[], help="an HEC token with useACK (repeatable)"
     )
-    parser.add_argument("--user", action="append", default=[], metavar="USER:PASSWORD", help="a splunkd user")
-    parser.add_argument("--auth-token", action="append", default=[], help="a splunkd auth token (JWT)")
+    parser.add_argument(
+        "--user",
+        action="append",
+        default=[],
+        metavar="USER:PASSWORD",
+        help="a splunkd user (repeatable; default: admin with a generated password)",
+    )
+    parser.add_argument(
+        "--auth-token",
+        action="append",
+        default=[],
+        help="a splunkd auth token, e.g. a JWT (repeatable; default: one generated)",
+    )
     parser.add_argument("--index", action="append", default=[], help="an extra event index (repeatable)")
     parser.add_argument("--metrics-index", action="append", default=[], help="an extra metrics index")
     parser.add_argument(
@@ -111,6 +155,17 @@ def _emulator_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-content-length", type=int, help="HEC body limit in bytes (default 1000000)")
     parser.add_argument("--accept-json-array", action="store_true", help="accept HEC batches as a JSON array")
     parser.add_argument("--config", help="a JSON object of further settings (as PUT /__mock__/config)")
+    parser.add_argument(
+        "--env-file",
+        metavar="PATH",
+        help="write dsdl-golden's settings for the emulator there, NAME=value lines (default "
+        "./golden-emulator.env; none with --json)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="for programs: print only one JSON line (addresses, CA, control token, settings)",
+    )
     parser.add_argument("--stop-on-stdin-eof", action="store_true", help="exit when stdin is closed")
 
 

@@ -86,6 +86,7 @@ from urllib.parse import urlsplit
 __all__ = [
     "HEC_EVENT_PATH",
     "MASK",
+    "SETTING_VARIABLES",
     "ConfigError",
     "Secret",
     "Settings",
@@ -242,6 +243,16 @@ class Settings:
     def as_dict(self, *, masked: bool = True) -> dict[str, Any]:
         """All fields as JSON-serialisable values; secrets masked unless ``masked=False``."""
         return {name: _plain(getattr(self, name), masked=masked) for name in _ENV}
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: one row per setting with its variable, value (secrets masked) and source."""
+        from dsdl_golden._html import html_table
+
+        rows = [
+            (_ENV[name].name, "" if value is None else value, self.source_of(name))
+            for name, value in self.as_dict().items()
+        ]
+        return html_table(("variable", "value", "source"), rows, caption="dsdl-golden settings")
 
 
 def _plain(value: object, *, masked: bool) -> object:
@@ -418,6 +429,9 @@ _ENV: Final[Mapping[str, _EnvVar]] = {
     "image_revision": _EnvVar("GOLDEN_IMAGE_REVISION", str),
     "image_digest": _EnvVar("GOLDEN_IMAGE_DIGEST", str),
 }
+
+#: The names of the environment variables :func:`load_settings` reads.
+SETTING_VARIABLES: Final = frozenset(var.name for var in _ENV.values())
 
 #: What the image's build writes about the image (name, version, source revision, creation time).
 IMAGE_FILE: Final = Path("/etc/golden/image.json")

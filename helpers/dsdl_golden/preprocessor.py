@@ -81,6 +81,7 @@ from dsdl_golden._preprocessing.parsing import (
     missing_mask,
 )
 from dsdl_golden._preprocessing.stats import STRATEGIES, Strategy, fill_value
+from dsdl_golden._preprocessing.suspects import suspect_warnings
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -386,14 +387,22 @@ def standard_preprocessing(
     df: pd.DataFrame,
     *,
     target: str | None = None,
+    ignore: Collection[Hashable] = (),
     preprocessor: StandardPreprocessor | None = None,
     **options: Any,
 ) -> tuple[pd.DataFrame, StandardPreprocessor]:
     """Features of ``df`` as a DataFrame, and the preprocessor that made them.
 
     Without ``preprocessor`` a new :class:`StandardPreprocessor` (``options`` are its parameters) is
-    fitted; with one, ``df`` is only transformed. The ``target`` column is never a feature: it is
-    required when fitting and dropped, when present, when transforming.
+    fitted; with one, ``df`` is only transformed. The ``target`` column and the ``ignore`` columns
+    are never features: they are required when fitting and dropped, when present, when transforming.
+
+    When fitting, a ``UserWarning`` names each kept column that is probably not a feature, and how
+    to leave it out: without ``target``, a column named like a target (``target``, ``label``, ``y``,
+    ``class``, ``churn``, ``outcome``, ``is_...``); and a column that looks like an identifier (named
+    ``id``, ``..._id``, ``...Id`` or ``...uuid``, or over more than 50 rows one distinct value per
+    row of category text, or of integers in one consecutive run). See
+    ``dsdl_golden._preprocessing.suspects`` for the exact rules.
 
     Parameters
     ----------
@@ -401,6 +410,8 @@ def standard_preprocessing(
         At least one row and one column, column names unique.
     target : str, optional
         Column left out of the features.
+    ignore : collection of column names, optional
+        Other columns left out of the features (identifiers, leaks); a single name is accepted too.
     preprocessor : StandardPreprocessor, optional
         A fitted preprocessor to reuse; None fits a new one.
     **options
@@ -418,9 +429,14 @@ def standard_preprocessing(
     TypeError
         ``df`` is not a DataFrame.
     ValueError
-        Duplicated column names, no rows or no columns, ``target`` missing when fitting, ``options``
-        with a ``preprocessor``, output feature names that would repeat, or (transforming) columns
-        the preprocessor was fitted on are missing.
+        Duplicated column names, no rows or no columns, ``target`` or an ``ignore`` column missing
+        when fitting, ``options`` with a ``preprocessor``, output feature names that would repeat, or
+        (transforming) columns the preprocessor was fitted on are missing.
+
+    Warns
+    -----
+    UserWarning
+        When fitting: a kept column looks like a target or an identifier (see above).
 
     Examples
     --------
@@ -432,22 +448,54 @@ def standard_preprocessing(
     ['bytes', 'missingindicator_bytes', 'status_fail', 'status_ok']
     >>> features["missingindicator_bytes"].tolist()
     [0.0, 0.0, 1.0]
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = standard_preprocessing(df)
+    >>> print(caught[0].message)
+    column 'y' looks like a target but is used as a feature: pass target='y' to keep it out ...
+    >>> standard_preprocessing(df, ignore=["y"])[0].columns.tolist()
+    ['bytes', 'missingindicator_bytes', 'status_fail', 'status_ok']
     """
     _require_frame(df)
     if preprocessor is not None and options:
         raise ValueError(
             f"options {sorted(options)} only apply when fitting; drop them or pass preprocessor=None."
         )
-    if target is not None and preprocessor is None and target not in df.columns:
-        raise ValueError(f"target column {target!r} is not in df; columns are {list(df.columns)}.")
-    features = df.drop(columns=[target]) if target is not None and target in df.columns else df
+    left_out = _left_out_columns(df, target, ignore, fitting=preprocessor is None)
+    features = df.drop(columns=left_out) if left_out else df
     if preprocessor is None:
         preprocessor = StandardPreprocessor(**options).fit(features)
+        _warn_about_suspects(features, preprocessor, target_given=target is not None)
     values: Any = preprocessor.transform(features)  # a DataFrame after set_output(transform="pandas")
     if isinstance(values, pd.DataFrame):
         return values, preprocessor
     names = preprocessor.get_feature_names_out()
     return pd.DataFrame(values, columns=names, index=features.index, copy=False), preprocessor
+
+
+def _left_out_columns(
+    df: pd.DataFrame, target: str | None, ignore: Collection[Hashable], *, fitting: bool
+) -> list[Hashable]:
+    """``target`` and ``ignore`` columns present in ``df``; when fitting, all of them must be."""
+    ignored: list[Hashable] = [ignore] if isinstance(ignore, str) else list(ignore)
+    if fitting:
+        if target is not None and target not in df.columns:
+            raise ValueError(f"target column {target!r} is not in df; columns are {list(df.columns)}.")
+        missing = [name for name in ignored if name not in df.columns]
+        if missing:
+            raise ValueError(f"ignore columns {missing} are not in df; columns are {list(df.columns)}.")
+    named = ignored if target is None else [target, *ignored]
+    return list(dict.fromkeys(name for name in named if name in df.columns))
+
+
+def _warn_about_suspects(
+    features: pd.DataFrame, preprocessor: StandardPreprocessor, *, target_given: bool
+) -> None:
+    """Warn about each kept column that looks like a target or an identifier (never fails)."""
+    kinds = [column.kind if column.encoder else None for column in preprocessor.columns_]
+    for message in suspect_warnings(features, kinds, target_given=target_given):
+        warnings.warn(message, UserWarning, stacklevel=3)
 
 
 def handle_missing(

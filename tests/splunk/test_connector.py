@@ -43,7 +43,8 @@ def server(fresh_emulator: SplunkEmulator) -> SplunkEmulator:
     fresh_emulator.add_auth_token(SEARCH_TOKEN)
     fresh_emulator.add_user("analyst", "s3cret-pass")
     fresh_emulator.add_index("ml_results")
-    fresh_emulator.add_hec_token(HEC_TOKEN, name="results", indexes=["main", "ml_results"])
+    fresh_emulator.add_index("golden_metrics", metrics=True)
+    fresh_emulator.add_hec_token(HEC_TOKEN, name="results", indexes=["main", "ml_results", "golden_metrics"])
     fresh_emulator.add_dataset("index=web", WEB)
     return fresh_emulator
 
@@ -197,6 +198,9 @@ def test_validate_reports_a_healthy_setup(settings: Callable[..., Settings]) -> 
         "rest.enabled",
         "rest.configured",
         "rest.token",
+        "index.events_index",
+        "index.metrics_index",
+        "hec.indexes",
     ]
     assert "9.2.1" in str(report)
     assert "<table>" in report._repr_html_()

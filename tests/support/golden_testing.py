@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +91,57 @@ def stopped_at_exit(process: subprocess.Popen[Any]) -> Iterator[subprocess.Popen
         finally:
             if process.poll() is None:
                 process.kill()
+
+
+READY = "golden emulator: ready"
+
+
+@dataclass(frozen=True)
+class Printed:
+    """What ``golden emulator`` printed up to its ready line."""
+
+    text: str
+
+    def field(self, label: str) -> str:
+        """The first word after ``label`` on its summary line (e.g. ``control`` -> its URL)."""
+        found = re.search(rf"^  {label} +(\S+)", self.text, re.MULTILINE)
+        assert found, f"no {label} line in:\n{self.text}"
+        return found.group(1)
+
+    @property
+    def control_token(self) -> str:
+        found = re.search(r"^  control .* token (\S+)$", self.text, re.MULTILINE)
+        assert found, self.text
+        return found.group(1)
+
+
+@contextlib.contextmanager
+def running_emulator_command(cwd: Path, command: list[str]) -> Iterator[Printed]:
+    """``command`` (a ``golden emulator`` command line) on free ports in ``cwd``, until it prints that it
+    is ready; stopped by closing its stdin, which must end it with status 0."""
+    process = subprocess.Popen(
+        [*command, "--hec-port", "0", "--rest-port", "0", "--stop-on-stdin-eof"],
+        cwd=cwd,
+        env=child_environ(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdin is not None
+    assert process.stdout is not None
+    with stopped_at_exit(process):
+        lines: list[str] = []
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith(READY):
+                break
+        text = "".join(lines)
+        assert READY in text, f"golden emulator ended before it was ready:\n{text}"
+        yield Printed(text)
+        process.stdin.close()
+        process.stdout.read()
+        assert process.wait(30) == 0
 
 
 def events_of_type(emulator: SplunkEmulator, kind: str) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from dsdl_golden.contract import check_source
 from dsdl_golden.export import export_notebook, module_source
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template"
-NAMES = sorted(path.stem for path in TEMPLATE.glob("*.ipynb"))
+NAMES = sorted(path.stem for path in TEMPLATE.glob("*.ipynb") if path.stem != notebooks.QUICKSTART)
 DSDL_CELLS = [
     "mltkc_import",
     "mltkc_model",

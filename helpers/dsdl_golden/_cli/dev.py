@@ -4,8 +4,9 @@
    the template, the examples and their data into ``<workspace>/notebooks`` (existing files are kept)
    and export the notebooks whose module is missing or older than the notebook, as saving them in
    Jupyter would.
-2. Start the Splunk emulator (:func:`~dsdl_golden.emulator.start_subprocess`) with an HEC token, the
-   ``golden_metrics`` metrics index and a search user and token.
+2. Start the Splunk emulator (:func:`~dsdl_golden.emulator.start_subprocess`) with the session's HEC
+   token, search user and search token; it creates the library's default indexes and reports the
+   settings pointing at it.
 3. Start the model API (``python -m uvicorn dsdl_golden.runtime:app``, cwd = the workspace) with an
    environment pointing at the emulator and a generated ``api_token``.
 4. Unless ``--no-jupyter``, start JupyterLab on ``<workspace>/notebooks`` with the same environment and
@@ -39,6 +40,7 @@ from typing import IO, Any, Final
 
 from dsdl_golden.config import ConfigError, load_settings
 from dsdl_golden.emulator import EmulatorProcess, start_subprocess
+from dsdl_golden.emulator.command import SEARCH_USER
 from dsdl_golden.export import ExportError, export_notebook
 from dsdl_golden.workspace import copy_notebooks, lay_out, template_dir
 
@@ -54,8 +56,6 @@ __all__ = [
     "service_environment",
 ]
 
-METRICS_INDEX: Final = "golden_metrics"
-SEARCH_USER: Final = "admin"
 STOP_TIMEOUT: Final = 10.0
 STARTUP_TIMEOUT: Final = 120.0
 TEMPLATE: Final = "template_empresa_base"
@@ -250,8 +250,6 @@ def start_emulator(workspace: Path, tokens: Secrets, hec_port: int, rest_port: i
             str(hec_port),
             "--rest-port",
             str(rest_port),
-            "--metrics-index",
-            METRICS_INDEX,
             "--user",
             f"{SEARCH_USER}:{tokens.search_password}",
             "--auth-token",
@@ -264,20 +262,13 @@ def start_emulator(workspace: Path, tokens: Secrets, hec_port: int, rest_port: i
 
 
 def settings_environment(workspace: Path, emulator: EmulatorProcess, tokens: Secrets) -> dict[str, str]:
-    """The DSDL and dsdl-golden settings of the services: everything pointing at the emulator."""
+    """The DSDL and dsdl-golden settings of the services: the emulator's (:attr:`EmulatorProcess.settings`,
+    everything pointing at it), DEV mode, the API token and the workspace."""
     return {
         "MODE_DEV_PROD": "DEV",
         "ENABLE_HTTPS": "false",
         "api_token": tokens.api_token,
-        "splunk_hec_enabled": "true",
-        "splunk_hec_url": emulator.hec_url,
-        "splunk_hec_token": tokens.hec_token,
-        "splunk_access_enabled": "true",
-        "splunk_access_host": "127.0.0.1",
-        "splunk_access_port": str(emulator.rest_port),
-        "splunk_access_token": tokens.search_token,
-        "GOLDEN_TLS_VERIFY": str(emulator.ca_bundle) if emulator.ca_bundle else "true",
-        "GOLDEN_METRICS_INDEX": METRICS_INDEX,
+        **emulator.settings,
         "GOLDEN_SRV_DIR": str(workspace),
         "GOLDEN_SPOOL_DIR": str(workspace / "app" / "golden_spool"),
     }

@@ -16,25 +16,12 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from dsdl_golden import telemetry_helper
+from dsdl_golden.metrics_calculator import MetricsResult
 
 __all__ = ["Reporter", "logger", "scalar_metrics"]
 
 logger = logging.getLogger("dsdl_golden.lifecycle")
 
-#: Keys of the metrics dict that are not measurements (they go into events, not metric series).
-_NOT_MEASUREMENTS: Final = frozenset(
-    {
-        "task",
-        "labels",
-        "pos_label",
-        "class_counts",
-        "average",
-        "confusion_matrix",
-        "zero_division",
-        "undefined",
-        "notes",
-    }
-)
 _MAX_CLASSES_AS_METRICS: Final = 50
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9_.\-]")
 #: Telemetry failures already logged in this process (each is logged once).
@@ -55,7 +42,7 @@ def scalar_metrics(metrics: Mapping[str, Any]) -> dict[str, int | float]:
     """
     out: dict[str, int | float] = {}
     for key, value in metrics.items():
-        if key in _NOT_MEASUREMENTS:
+        if key in MetricsResult.descriptor_keys:
             continue
         number = _number(value)
         if number is not None:

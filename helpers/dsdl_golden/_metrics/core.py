@@ -23,11 +23,15 @@ class Undefined:
 
 @dataclass(slots=True)
 class MetricSet:
-    """Collects JSON-ready values, the reason of every None and notes on conventions applied."""
+    """Collects JSON-ready values, the reason of every None, notes on conventions applied and curves.
+
+    ``curves`` holds plot-ready points that are not metrics (see ``MetricsResult.curves``).
+    """
 
     values: dict[str, Any] = field(default_factory=dict)
     undefined: dict[str, str] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
+    curves: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
     def resolve(self, name: str, value: float | Undefined) -> float | None:
         """Return ``value`` as a float, or None with its reason recorded under ``name``."""

@@ -86,3 +86,12 @@ def has_fraction(values: np.ndarray[Any, Any]) -> bool:
         return False
     head = values[:1024]
     return bool(np.any(head != np.round(head))) or bool(np.any(values != np.round(values)))
+
+
+def proba_argument(y_proba: Any, y_prob: Any) -> Any:
+    """The probabilities given as ``y_proba`` or under its alias ``y_prob``; both is an error."""
+    if y_prob is None:
+        return y_proba
+    if y_proba is not None:
+        raise ValueError("y_proba and y_prob are the same argument: pass only one of them")
+    return y_prob

@@ -12,22 +12,26 @@ from typing import Any
 import numpy as np
 
 from .core import BoolArray, FloatArray, IntArray, MetricSet, Undefined, to_python
+from .curves import Curve, binary_curves
 from .labels import LabelledData
 
 _BLOCK = 1 << 14
 
 
 def add_ranking_metrics(out: MetricSet, data: LabelledData, proba: FloatArray) -> None:
-    """``roc_auc`` and ``average_precision``: of the positive class, or macro one-vs-rest."""
+    """``roc_auc`` and ``average_precision``: of the positive class, or macro one-vs-rest.
+
+    A binary task with a defined ROC AUC also gets its downsampled curves (``out.curves``).
+    """
     classes = [data.pos] if data.pos is not None else list(range(data.labels.size))
     aucs: list[float | None] = []
     precisions: list[float] = []
     no_positive: list[int] = []
     for row, c in zip(_score_rows(proba, classes), classes, strict=True):
-        tps, fps = _curve(row, data.y_true == c, data.weight)
-        aucs.append(roc_auc(tps, fps))
-        precisions.append(average_precision(tps, fps))
-        no_positive += [c] if tps[-1] <= 0 else []
+        curve = _curve(row, data.y_true == c, data.weight)
+        aucs.append(roc_auc(curve.tps, curve.fps))
+        precisions.append(average_precision(curve.tps, curve.fps))
+        no_positive += [c] if curve.tps[-1] <= 0 else []
     if no_positive:
         out.note("average_precision", f"0.0 for labels without positive samples {_names(data, no_positive)}")
     undefined = [c for c, auc in zip(classes, aucs, strict=True) if auc is None]
@@ -36,6 +40,8 @@ def add_ranking_metrics(out: MetricSet, data: LabelledData, proba: FloatArray) -
         out.put("roc_auc", Undefined(reason))
     else:
         out.put("roc_auc", float(np.mean([auc for auc in aucs if auc is not None])))
+        if data.pos is not None:
+            out.curves.update(binary_curves(curve))
     out.put("average_precision", float(np.mean(precisions)))
 
 
@@ -55,15 +61,13 @@ def _score_rows(proba: FloatArray, classes: list[int]) -> FloatArray:
     return rows
 
 
-def _curve(
-    scores: FloatArray, positive: BoolArray, weight: FloatArray | None
-) -> tuple[FloatArray, FloatArray]:
+def _curve(scores: FloatArray, positive: BoolArray, weight: FloatArray | None) -> Curve:
     if weight is None:
         return _counted_curve(scores, positive)
     return _weighted_curve(scores, positive, weight)
 
 
-def _counted_curve(scores: FloatArray, positive: BoolArray) -> tuple[FloatArray, FloatArray]:
+def _counted_curve(scores: FloatArray, positive: BoolArray) -> Curve:
     """Unweighted curve from a value sort of 64-bit keys: score bits, then the positive flag.
 
     Scores are probabilities in [0, 1] without -0.0, whose bit patterns order like the values and
@@ -76,21 +80,23 @@ def _counted_curve(scores: FloatArray, positive: BoolArray) -> tuple[FloatArray,
     descending = keys[::-1]
     tps = np.cumsum(descending & np.uint64(1)).astype(np.float64)
     seen = np.arange(1.0, keys.size + 1.0)
-    ends = _group_ends(descending >> np.uint64(1))
+    sorted_scores = (descending >> np.uint64(1)).view(np.float64)
+    ends = _group_ends(sorted_scores)
     if ends is not None:
         tps, seen = tps[ends], seen[ends]
-    return tps, np.subtract(seen, tps, out=seen)
+    return Curve(tps, np.subtract(seen, tps, out=seen), sorted_scores, ends)
 
 
-def _weighted_curve(
-    scores: FloatArray, positive: BoolArray, weight: FloatArray
-) -> tuple[FloatArray, FloatArray]:
+def _weighted_curve(scores: FloatArray, positive: BoolArray, weight: FloatArray) -> Curve:
     order = np.argsort(scores)[::-1]
     sorted_weight = weight[order]
     positive_weight = np.where(positive[order], sorted_weight, 0.0)
     tps, fps = np.cumsum(positive_weight), np.cumsum(sorted_weight - positive_weight)
-    ends = _group_ends(scores[order])
-    return (tps, fps) if ends is None else (tps[ends], fps[ends])
+    sorted_scores = scores[order]
+    ends = _group_ends(sorted_scores)
+    if ends is not None:
+        tps, fps = tps[ends], fps[ends]
+    return Curve(tps, fps, sorted_scores, ends)
 
 
 def _group_ends(sorted_values: np.ndarray[Any, Any]) -> IntArray | None:

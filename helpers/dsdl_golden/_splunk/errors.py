@@ -29,3 +29,19 @@ class SplunkRowLimitError(SplunkConnectorError):
 
 class SplunkConnectionError(SplunkConnectorError):
     """Splunk could not be reached (network, TLS)."""
+
+
+class SplunkIndexError(SplunkConfigError):
+    """HEC refused the index as a whole (it does not exist, or the token may not write to it).
+
+    ``index`` is the refused index, ``rows_not_sent`` how many rows did not arrive.
+    """
+
+    def __init__(self, message: str, *, index: str, rows_not_sent: int) -> None:
+        super().__init__(message)
+        self.index = index
+        self.rows_not_sent = rows_not_sent
+
+
+class SplunkEmptyResultWarning(UserWarning):
+    """A search returned no rows; the message names the time range searched and how to widen it."""

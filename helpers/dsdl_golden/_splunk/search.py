@@ -316,23 +316,27 @@ def _ndjson_blocks(body: Any, block_bytes: int = 1 << 20) -> Iterator[list[dict[
             return
 
 
-def export_rows(
+def export_pages(
     service: client.Service, query: str, *, earliest: str, latest: str, check: Deadline
-) -> Iterator[dict[str, Any]]:
-    """Stream final result rows from ``search/jobs/export`` (one request, NDJSON parsed per block)."""
+) -> Iterator[list[dict[str, Any]]]:
+    """Stream final result rows from ``search/jobs/export`` (one request, NDJSON parsed per block),
+    a list of rows per block read."""
     body = service.jobs.export(query, earliest_time=earliest, latest_time=latest, output_mode="json")
     for items in _ndjson_blocks(body):
         check()
+        page = []
         for item in items:
             _raise_on_errors(item.get("messages") or [])
             if "result" in item and not item.get("preview", False):
-                yield item["result"]
+                page.append(item["result"])
+        yield page
 
 
-def job_rows(
+def job_pages(
     service: client.Service, query: str, *, earliest: str, latest: str, check: Deadline
-) -> Iterator[dict[str, Any]]:
-    """Run a search job, wait for it, then page through its results with ``JSONResultsReader``."""
+) -> Iterator[list[dict[str, Any]]]:
+    """Run a search job, wait for it, then page through its results with ``JSONResultsReader``, a
+    list of rows per page."""
     job = service.jobs.create(query, earliest_time=earliest, latest_time=latest, exec_mode="normal")
     try:
         while not job.is_done():
@@ -352,18 +356,20 @@ def job_rows(
         raise SplunkSearchError(f"search job {job.sid} failed" + (f": {texts}" if texts else ""))
     offset = 0
     while True:
-        page = results.JSONResultsReader(job.results(output_mode="json", count=JOB_PAGE_ROWS, offset=offset))
-        rows = 0
-        for item in page:
+        reader = results.JSONResultsReader(
+            job.results(output_mode="json", count=JOB_PAGE_ROWS, offset=offset)
+        )
+        page = []
+        for item in reader:
             if isinstance(item, results.Message):
                 _raise_on_errors([{"type": item.type, "text": item.message}])
             else:
-                rows += 1
-                yield item
+                page.append(item)
         check()
-        if rows < JOB_PAGE_ROWS:
+        yield page
+        if len(page) < JOB_PAGE_ROWS:
             return
-        offset += rows
+        offset += len(page)
 
 
 def deadline(seconds: float, query: str) -> Deadline:

@@ -12,8 +12,11 @@ from typing import Any
 
 import pandas as pd
 
+from dsdl_golden._splunk.errors import SplunkIndexError
 from dsdl_golden._telemetry.client import serialise
-from dsdl_golden._telemetry.hec import HecTransport, Verdict
+from dsdl_golden._telemetry.hec import HecTransport, Reply, Verdict
+
+_INCORRECT_INDEX = 7  # HEC: the index does not exist or the token may not write to it
 
 
 @dataclass
@@ -72,12 +75,14 @@ def send_events(
     transport: HecTransport,
     events: list[bytes],
     *,
+    index: str,
     batch_events: int,
     batch_bytes: int,
     retries: int,
     ack_timeout: float = 60.0,
 ) -> SendReport:
-    """Send ``events`` in order; a row is either acknowledged by HEC or listed as failed."""
+    """Send ``events`` (all to ``index``) in order; a row is either acknowledged by HEC or listed as
+    failed. An index HEC refuses raises :class:`SplunkIndexError` at once: no row could go there."""
     report = SendReport(rows=len(events))
     started = time.monotonic()
     position, limit, attempt = 0, batch_events, 0
@@ -85,6 +90,8 @@ def send_events(
         batch = _next_batch(events, position, limit, batch_bytes)
         reply = transport.post(batch)
         verdict = reply.verdict
+        if reply.code == _INCORRECT_INDEX:
+            raise _refused_index(reply, index, report.sent + _accepted_before(reply), len(events))
         if verdict is Verdict.ACCEPTED and (
             reply.ack_id is None or transport.wait_for_ack(reply.ack_id, ack_timeout)
         ):
@@ -118,3 +125,19 @@ def _next_batch(events: list[bytes], start: int, limit: int, max_bytes: int) -> 
             break
         end += 1
     return events[start:end]
+
+
+def _accepted_before(reply: Reply) -> int:
+    """How many events of the batch HEC took before the one it refused."""
+    return reply.bad_event if reply.invalid_event is not None else 0
+
+
+def _refused_index(reply: Reply, index: str, sent: int, rows: int) -> SplunkIndexError:
+    unsent = rows - sent
+    return SplunkIndexError(
+        f"HEC refused index {index!r} ({reply.describe()}): {unsent} of {rows} rows were not sent "
+        f"(rows {sent} to {rows - 1}); create the index in Splunk, or add it to the HEC token's allowed "
+        "indexes, or pass index= an index the token may write to",
+        index=index,
+        rows_not_sent=unsent,
+    )

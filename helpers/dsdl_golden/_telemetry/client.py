@@ -10,6 +10,7 @@ good go to a dead-letter file.
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import math
@@ -96,8 +97,8 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"), default=_json_default, allow_
 _ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
 
-def serialise(event: dict[str, Any]) -> bytes:
-    """Compact strict JSON of an HEC event; NaN and infinities become null.
+def serialise(event: Any) -> bytes:
+    """Compact strict JSON of an HEC event (or any value); NaN and infinities become null.
 
     orjson does the work; what it refuses (integers beyond 64 bits, text with lone surrogates)
     goes through the standard library with the same rules.
@@ -146,16 +147,81 @@ def encode(event: dict[str, Any]) -> bytes:
         raise TypeError(f"telemetry event cannot be sent to HEC: {where or error}") from error
 
 
+@dataclass(frozen=True)
+class DeadLetterCause:
+    """Why events were dead-lettered (the same for every event of one kind of problem) and the fix."""
+
+    reason: str
+    fix: str
+
+
+_HEC_CODE_FIXES = {
+    6: "HEC could not parse the event: report it with the dead-letter file",
+    12: "the event has no 'event' field: report it with the dead-letter file",
+    13: "the event is empty: log a non-empty message or mapping",
+    15: "HEC refused the indexed fields: give context values that are strings or numbers",
+}
+_INCORRECT_INDEX = 7
+_TOO_LARGE_FIX = "send less per event (log_metrics splits large arrays; shrink figures and messages)"
+_TOO_LARGE = DeadLetterCause(f"event larger than HEC's limit of {MAX_EVENT_BYTES} bytes", _TOO_LARGE_FIX)
+_UNSERIALISABLE = DeadLetterCause(
+    "event cannot be serialised", "give str keys and values that are numbers, strings or lists of them"
+)
+
+
+def _index_and_kind(payload: bytes) -> tuple[str, bool]:
+    """The index a serialised event names (``"?"`` if none) and whether it is a metric event."""
+    try:
+        event = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return "?", False
+    if not isinstance(event, dict):
+        return "?", False
+    return str(event.get("index") or "?"), event.get("event") == "metric"
+
+
+def rejection_cause(reply: Reply, payload: bytes, index_settings: Mapping[str, str]) -> DeadLetterCause:
+    """The cause of HEC rejecting ``payload`` for good, with the fix; ``index_settings`` names the
+    setting that chose each index (``{"golden_metrics": "GOLDEN_METRICS_INDEX"}``)."""
+    if reply.status == 413:  # HTTP Content Too Large
+        return DeadLetterCause(
+            reply.describe(), f"the event is over HEC's max_content_length: {_TOO_LARGE_FIX}"
+        )
+    if reply.code != _INCORRECT_INDEX:
+        return DeadLetterCause(
+            reply.describe(), _HEC_CODE_FIXES.get(reply.code or 0, "see the dead-letter file")
+        )
+    index, metric = _index_and_kind(payload)
+    setting = index_settings.get(index, "the index= argument")
+    kind = "a metrics index" if metric else "an events index"
+    return DeadLetterCause(
+        reply.describe(),
+        f"index {index} does not exist, is not {kind}, or the token may not write to it: "
+        f"create it ({kind}) and allow the token to write to it, or set {setting}",
+    )
+
+
 class DeliveryClient:
-    """Delivers HEC events at least once through a disk spool; see the module docstring."""
+    """Delivers HEC events at least once through a disk spool; see the module docstring.
+
+    ``index_settings`` names the setting that chose each index (used in the fix of a rejection).
+    """
 
     def __init__(
-        self, transport: HecTransport, spool: Spool | MemorySpool, options: DeliveryOptions | None = None
+        self,
+        transport: HecTransport,
+        spool: Spool | MemorySpool,
+        options: DeliveryOptions | None = None,
+        *,
+        index_settings: Mapping[str, str] | None = None,
     ) -> None:
         self.transport = transport
         self.spool = spool
         self.options = options or DeliveryOptions()
         self.stats = DeliveryStats()
+        self.index_settings = dict(index_settings or {})
+        self._causes: collections.Counter[DeadLetterCause] = collections.Counter()  # dead letters
+        self._reported_causes: collections.Counter[DeadLetterCause] = collections.Counter()
         self._to_sync = threading.Event()  # set by submit: the syncer has something to fsync
         self._to_send = threading.Event()  # set by submit: the sender has something to read
         self._sync_now = threading.Event()  # set by sync() and close(): fsync without waiting
@@ -240,10 +306,12 @@ class DeliveryClient:
             try:
                 payload = encode(event)
             except TypeError as error:
-                self._dead_letter(repr(event).encode(), f"event cannot be serialised: {error}")
+                self._dead_letter(
+                    repr(event).encode(), f"event cannot be serialised: {error}", _UNSERIALISABLE
+                )
                 return None
         if len(payload) > MAX_EVENT_BYTES:
-            self._dead_letter(payload, f"event of {len(payload)} bytes exceeds HEC's limit")
+            self._dead_letter(payload, f"event of {len(payload)} bytes exceeds HEC's limit", _TOO_LARGE)
             return None
         return payload
 
@@ -321,7 +389,8 @@ class DeliveryClient:
     def _reject(self, batch: Batch, bad: int, reply: Reply) -> float:
         """Events before ``bad`` are in; ``bad`` goes to the dead-letter file; the rest is resent."""
         self._commit(batch, bad)
-        self._dead_letter(batch.payloads[bad], reply.describe())
+        payload = batch.payloads[bad]
+        self._dead_letter(payload, reply.describe(), rejection_cause(reply, payload, self.index_settings))
         self.spool.commit(batch, bad + 1)
         return 0.0
 
@@ -349,8 +418,12 @@ class DeliveryClient:
         self.stats.sent += count
         self.stats.batches += 1
 
-    def _dead_letter(self, payload: bytes, reason: str) -> None:
-        self.stats.dead_lettered += 1
+    def _dead_letter(self, payload: bytes, reason: str, cause: DeadLetterCause) -> None:
+        """Keep an undeliverable event in the dead-letter file; say so at the first of each cause."""
+        with self._progress:
+            self._causes[cause] += 1
+            first = self._causes[cause] == 1
+            self.stats.dead_lettered += 1
         text = payload.decode("utf-8", "replace")
         record = {"time": time.time(), "reason": reason, "event": text}
         try:
@@ -359,7 +432,8 @@ class DeliveryClient:
         except OSError as error:
             logger.error("telemetry event undeliverable (%s), and %s: %s", reason, error, text[:2000])
             return
-        logger.error("telemetry event undeliverable (%s): kept in %s", reason, self._dead_letters)
+        log = logger.error if first else logger.debug
+        log("telemetry event undeliverable (%s; %s): kept in %s", reason, cause.fix, self._dead_letters)
 
     # control -----------------------------------------------------------------------------------
 
@@ -382,23 +456,50 @@ class DeliveryClient:
         return {name: counters[name] for name in LOSS_COUNTERS}
 
     def _lost_since(self, mark: str) -> dict[str, int]:
-        """The loss counters that grew since the last call for ``mark`` (by how much)."""
+        """The loss counters that grew since the last call for ``mark`` (by how much).
+
+        Dead letters are reported once per cause (with its count and fix), other losses together.
+        """
         now, before = self._losses(), self._marks[mark]
         self._marks[mark] = now
         grown = {name: now[name] - before[name] for name in now if now[name] > before[name]}
-        if grown:
-            logger.warning("telemetry %s: events not delivered since the last %s: %s", mark, mark, grown)
+        by_cause = mark == "flush" and "dead_lettered" in grown  # flush reports dead letters per cause
+        together = {
+            name: count for name, count in grown.items() if not (by_cause and name == "dead_lettered")
+        }
+        if together:
+            logger.warning("telemetry %s: events not delivered since the last %s: %s", mark, mark, together)
+        if by_cause:
+            self._report_dead_letters()
         return grown
+
+    def _report_dead_letters(self) -> None:
+        """One warning per cause of the events dead-lettered since the last report."""
+        with self._progress:
+            new = self._causes - self._reported_causes
+            self._reported_causes = self._causes.copy()
+        for cause, count in new.items():
+            logger.warning(
+                "telemetry: %d events were not delivered (%s): %s; they are kept in %s",
+                count,
+                cause.reason,
+                cause.fix,
+                self._dead_letters,
+            )
+
+    def lost(self) -> bool:
+        """True once any event was dropped, dead-lettered or skipped as corrupt since the start."""
+        return any(self._losses().values())
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait up to ``timeout`` s until every queued event was sent.
 
-        True if so and nothing was dropped, dead-lettered or skipped as corrupt since the last flush.
+        True if so and no event was ever dropped, dead-lettered or skipped as corrupt (since this
+        client started); what was lost since the last flush is logged, once per cause.
         """
-        if self._closed is not None:
-            return self._closed and not self._lost_since("flush")
-        delivered = self._wait(self.idle, timeout)
-        return not self._lost_since("flush") and delivered
+        delivered = self._closed if self._closed is not None else self._wait(self.idle, timeout)
+        self._lost_since("flush")
+        return delivered and not self.lost()
 
     def sync(self, timeout: float = 10.0) -> bool:
         """Wait up to ``timeout`` s until every spooled event is on stable storage (fsync).

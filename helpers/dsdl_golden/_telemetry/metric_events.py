@@ -10,7 +10,10 @@ import math
 import numbers
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from dsdl_golden._telemetry.client import serialise
 
 if TYPE_CHECKING:
     import numpy as np
@@ -45,6 +48,10 @@ ARRAY_MAX_BYTES = 32_000_000
 """Arrays that could take more JSON than this (a 1000 x 1000 float64 matrix takes at most 25 MB) are
 not sent: only their summaries are, with their names in the ``arrays_not_sent`` dimension. An
 eighth of the default 256 MB spool, so one call cannot crowd out the rest of the telemetry."""
+
+MAX_DESCRIPTOR_CHARS = 4_000
+"""A descriptor (a key of ``descriptor_keys``) whose JSON text is longer than this is not a dimension
+(every measurement of the event would carry it): it is sent as events, like a large array."""
 
 _ARRAY_KINDS = "biufU"  # numpy dtype kinds sent as array events: bool, integers, floats, text
 MEASUREMENT = "metric_name:"
@@ -247,3 +254,43 @@ def sendable_arrays(
     sent = [(name, array) for name, array in arrays if len(array) * _row_bytes(array) <= ARRAY_MAX_BYTES]
     kept = {name for name, _ in sent}
     return sent, [name for name, _ in arrays if name not in kept]
+
+
+@dataclass
+class Descriptors:
+    """The values of a metrics result that describe rather than measure (its ``descriptor_keys``)."""
+
+    dimensions: dict[str, Any] = field(default_factory=dict)  # small: scalars, or JSON text
+    arrays: list[tuple[str, np.ndarray]] = field(default_factory=list)  # large arrays: array events
+    values: dict[str, Any] = field(default_factory=dict)  # other large values: one event each
+
+
+def descriptors(metrics: Mapping[str, Any]) -> Descriptors:
+    """Split the values of ``metrics.descriptor_keys`` (if ``metrics`` has it) by how they are sent:
+    strings and numbers as dimensions, other values as dimensions of JSON text up to
+    :data:`MAX_DESCRIPTOR_CHARS`, larger ones as array events (arrays) or one event each; None is
+    left out. Raises ``TypeError`` naming a value that is not JSON."""
+    keys: frozenset[str] = getattr(metrics, "descriptor_keys", frozenset())
+    found = Descriptors()
+    for key, value in metrics.items():
+        if key not in keys or value is None:
+            continue
+        if isinstance(value, str | int | float):
+            found.dimensions[key] = value
+        elif len(text := _json_text(key, value)) <= MAX_DESCRIPTOR_CHARS:
+            found.dimensions[key] = text
+        elif (array := _large_array(value)) is not None:
+            found.arrays.append((key, array))
+        else:
+            found.values[key] = value
+    return found
+
+
+def _json_text(key: str, value: Any) -> str:
+    try:
+        return serialise(value).decode()
+    except Exception as error:
+        raise TypeError(
+            f"metrics descriptor {key!r} ({type(value).__name__}) cannot be sent as JSON: "
+            f"{type(error).__name__}: {error}"
+        ) from error

@@ -1,12 +1,54 @@
 """The test-control HTTP API under ``/__mock__/`` (served on both ports, never under ``/services``).
 
 Each route calls the :class:`~dsdl_golden.emulator.emulator.SplunkEmulator` method of the same name,
-so the HTTP API and the Python API behave the same.
+so the HTTP API and the Python API behave the same; :class:`~dsdl_golden.emulator.ControlClient` is
+its Python client.
 
 Every call needs ``Authorization: Bearer <control token>`` (``SplunkEmulator.control_token``, printed
-in the ready line of ``golden emulator``); without it the answer is 401. Answers mask credentials
-(HEC tokens, ``Authorization`` headers, cookies, passwords, session keys) unless the query has
-``reveal=true``.
+at start by ``golden emulator``); without it the answer is 401. Answers mask credentials (HEC tokens,
+``Authorization`` headers, cookies, passwords, session keys) unless the query has ``reveal=true``.
+Bodies are JSON objects; bad input answers 400 ``{"error": "..."}``, an unknown path 404, a known
+path with another method 405. Routes (``ROUTES``):
+
+``GET /__mock__/info``
+    ``{"hec_url", "rest_url", "hec_port", "rest_port", "host", "tls", "ca_bundle", "control_token",
+    "events": <number stored>, "datasets": [<names>]}``.
+``GET /__mock__/hec/events?index=&kind=&sourcetype=&token=``
+    The accepted HEC records, oldest first; ``kind`` is ``event``, ``raw`` or ``metric`` (one record
+    per measurement), ``token`` a token's name. All filters are optional.
+``GET /__mock__/requests?listener=hec|rest``
+    The request log (method, path, headers, start of the body, answer), oldest first.
+``POST /__mock__/reset``
+    Forgets events, acks, jobs, KV data, faults and the request log; ``{"ok": true}``.
+``GET /__mock__/config``
+    The whole configuration: the knobs of :class:`~dsdl_golden.emulator.EmulatorConfig`,
+    ``hec_tokens``, ``users`` (names), ``auth_tokens`` (a count), ``indexes``, ``metrics_indexes``.
+``PUT /__mock__/config`` (or ``POST``)
+    Body: knobs to change, and to add ``"hec_tokens": [{"token", "name", "index", "indexes",
+    "useACK", "sourcetype", "source", "host", "disabled", "allowQueryStringAuth"}]``,
+    ``"users": {name: password}``, ``"auth_tokens": [...]``, ``"indexes": [...]``,
+    ``"metrics_indexes": [...]``. Answers the whole configuration.
+``GET /__mock__/faults``
+    The faults that still apply.
+``POST /__mock__/faults``
+    Body: ``{"match": {"listener": "hec"|"rest", "path", "method"}, "times", "status", "body",
+    "headers", "code", "delay_ms", "drop_connection", "after_events"}`` (all optional; ``times``
+    defaults to 1, ``null`` until cleared; ``code`` is an HEC code whose status and text answer).
+    201 with the fault. See :class:`~dsdl_golden.emulator.Fault`.
+``DELETE /__mock__/faults``
+    Removes every fault; ``{"ok": true}``.
+``POST /__mock__/datasets``
+    Body: ``{"name": <index or exact query>, "rows": [{...}]}`` or ``"path": <absolute path of a
+    CSV/JSON/JSONL file on the emulator's machine>``: ``{"rows": <count>}``; or ``{"name": <query>,
+    "error": <text>}`` to make that query fail: ``{"ok": true}``.
+``POST /__mock__/pause``, ``POST /__mock__/resume``
+    Body ``{"listener": "hec"|"rest"|null}`` (``null``: both; pause defaults to ``hec``, resume to
+    both): close the port (connections refused) or reopen it on the same port; ``{"ok": true}``,
+    answered before the port closes.
+``POST /__mock__/refuse``
+    Body ``{"seconds": S, "listener": ...}``: pause, and resume after ``S`` seconds.
+``POST /__mock__/restart``
+    Close and reopen both ports; data is kept.
 """
 
 from __future__ import annotations

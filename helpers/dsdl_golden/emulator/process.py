@@ -187,7 +187,11 @@ class ControlClient:
 
 
 class EmulatorProcess:
-    """A running ``python -m dsdl_golden.emulator``: its addresses, CA bundle and control client."""
+    """A running ``python -m dsdl_golden.emulator``: its addresses, CA bundle and control client.
+
+    ``settings`` are the variables of :mod:`dsdl_golden.config` pointing the library at it (HEC URL
+    and token, splunkd host, port and auth token, ``GOLDEN_TLS_VERIFY``).
+    """
 
     def __init__(self, process: subprocess.Popen[str], info: dict[str, Any]) -> None:
         self.process = process
@@ -198,6 +202,7 @@ class EmulatorProcess:
         self.rest_port: int = info["rest_port"]
         self.ca_bundle: Path | None = Path(info["ca_bundle"]) if info.get("ca_bundle") else None
         self.control_token: str = info["control_token"]
+        self.settings: dict[str, str] = info["settings"]
         self.control = ControlClient(self.rest_url, self.ca_bundle, token=self.control_token)
 
     @property
@@ -242,12 +247,13 @@ def start_subprocess(
     cert_dir: str | Path | None = None,
     timeout: float = 30.0,
 ) -> EmulatorProcess:
-    """Start ``python -m dsdl_golden.emulator`` on free ports and wait for its ready line.
+    """Start ``python -m dsdl_golden.emulator --json`` on free ports and wait for its ready line.
 
-    ``arguments`` are extra command-line options (see ``golden emulator --help``). The process
+    ``arguments`` are extra command-line options (see ``golden emulator --help``); the first of
+    ``tokens`` is the HEC token of :attr:`EmulatorProcess.settings`. The process
     stops when :meth:`EmulatorProcess.stop` is called or when this process exits (its stdin closes).
     """
-    command = [sys.executable, "-m", "dsdl_golden.emulator", "--hec-port", "0", "--rest-port", "0"]
+    command = [sys.executable, "-m", "dsdl_golden.emulator", "--json", "--hec-port", "0", "--rest-port", "0"]
     command += ["--stop-on-stdin-eof", *(item for token in tokens for item in ("--token", token))]
     if not tls:
         command.append("--no-tls")

@@ -1,4 +1,5 @@
-"""splunkd REST on the management port: namespaces, routing, authentication, login, server/info."""
+"""splunkd REST on the management port: namespaces, routing, authentication, login, server/info,
+the index list (``data/indexes``) and the HEC tokens (``data/inputs/http``)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dsdl_golden.emulator.atom import entry_xml, feed_document, response_document
+from dsdl_golden.emulator.atom import Content, entry_xml, feed_document, response_document
 from dsdl_golden.emulator.auth import AuthFailure, Sessions
-from dsdl_golden.emulator.config import Settings
+from dsdl_golden.emulator.config import HecToken, Settings
 from dsdl_golden.emulator.http import XML_TYPE, Request, Response, json_response, parse_form
 from dsdl_golden.emulator.rest_kvstore import KVStoreApi
 from dsdl_golden.emulator.rest_search import SearchApi
@@ -46,11 +47,15 @@ class RestService:
         self.settings = settings
         self.sessions = sessions
         self.port = 0
+        self.datasets = search.engine.datasets
         jobs = r"search/(?:v2/)?jobs"
         data = r"storage/collections/data/(?P<name>[^/]+)"
         config = r"storage/collections/config"
         table: list[tuple[str, dict[str, Endpoint], bool]] = [
             (r"server/info(?:/server-info)?", {"GET": self.server_info}, False),
+            (r"data/indexes", {"GET": self.list_indexes}, False),
+            (r"data/indexes/(?P<name>[^/]+)", {"GET": self.get_index}, False),
+            (r"data/inputs/http", {"GET": self.list_http_inputs}, False),
             (jobs, {"GET": search.list, "POST": search.create}, False),
             (rf"{jobs}/export", {"POST": search.export}, False),
             (rf"{jobs}/(?P<sid>[^/]+)", {"GET": search.entry, "DELETE": search.delete}, False),
@@ -193,3 +198,69 @@ class RestService:
             ),
             XML_TYPE,
         )
+
+    def _index_entries(self) -> list[tuple[str, Content]]:
+        settings = self.settings
+        with settings.lock:
+            events = set(settings.indexes) | set(self.datasets.names()["indexes"])
+            metrics = set(settings.metrics_indexes)
+        kinds = {**dict.fromkeys(events - metrics, "event"), **dict.fromkeys(metrics, "metric")}
+        return [(name, {"datatype": kind, "disabled": "0"}) for name, kind in sorted(kinds.items())]
+
+    def list_indexes(self, call: Call) -> Response:
+        """``GET data/indexes``: event indexes, or every index with ``datatype=all`` (``metric``: metrics)."""
+        wanted = call.params.get("datatype", "event")
+        entries = [entry for entry in self._index_entries() if wanted in ("all", entry[1]["datatype"])]
+        return _feed(call, "indexes", "data/indexes", entries)
+
+    def get_index(self, call: Call) -> Response:
+        """``GET data/indexes/<name>``: one index of any datatype, 404 when it does not exist."""
+        name = call.groups["name"]
+        entries = [entry for entry in self._index_entries() if entry[0] == name]
+        if not entries:
+            raise CallError(404, f"Could not find object id={name}", "ERROR")
+        return _feed(call, "indexes", "data/indexes", entries)
+
+    def list_http_inputs(self, call: Call) -> Response:
+        """``GET data/inputs/http``: the HEC tokens as inputs.conf stanzas ``http://<name>``."""
+        with self.settings.lock:
+            tokens = list(self.settings.tokens.values())
+        entries = [(f"http://{token.label}", _http_input(token)) for token in tokens]
+        return _feed(call, "http", "data/inputs/http", entries)
+
+
+def _http_input(token: HecToken) -> Content:
+    content: dict[str, str | list[str]] = {
+        "token": token.token,
+        "indexes": list(token.indexes),
+        "disabled": "1" if token.disabled else "0",
+        "useACK": "1" if token.use_ack else "0",
+    }
+    if token.default_index:
+        content["index"] = token.default_index
+    return content
+
+
+def _feed(call: Call, title: str, path: str, entries: list[tuple[str, Content]]) -> Response:
+    """A collection of ``entries`` (name, content) as splunkd's Atom feed or, with
+    ``output_mode=json``, its JSON form."""
+    updated = format_time(0.0)
+    if call.json_mode:
+        items = [
+            {"name": name, "id": f"/services/{path}/{name}", "updated": updated, "content": content}
+            for name, content in entries
+        ]
+        paging = {"total": len(items), "perPage": 30, "offset": 0}
+        return json_response(200, {"updated": updated, "entry": items, "paging": paging, "messages": []})
+    xml_entries = [
+        entry_xml(
+            title=name,
+            entry_id=f"/services/{path}/{name}",
+            updated=updated,
+            links={"alternate": f"/services/{path}/{name}"},
+            content=content,
+        )
+        for name, content in entries
+    ]
+    document = feed_document(title=title, feed_id=f"/services/{path}", updated=updated, entries=xml_entries)
+    return Response(200, document, XML_TYPE)
