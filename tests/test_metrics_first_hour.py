@@ -221,6 +221,12 @@ def test_an_identifier_is_named_with_how_to_drop_it(name: str, values: list[Any]
     assert not any(str(column).startswith(name) for column in features.columns)
 
 
+@pytest.mark.parametrize("name", ["is_weekend", "VALID", "paid", "grid"])
+def test_usual_feature_names_are_not_taken_for_targets_or_identifiers(name: str) -> None:
+    frame = events().assign(**{name: np.arange(120) % 2})
+    assert fit_warnings(frame, target="count") == []
+
+
 def test_ignored_columns_must_exist_when_fitting_and_may_be_absent_later() -> None:
     frame = events().assign(user_id=range(120))
     with pytest.raises(ValueError, match=r"ignore columns \['userid'\] are not in df"):

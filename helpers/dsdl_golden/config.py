@@ -352,7 +352,7 @@ def _base_url(value: str) -> str:
         valid = False
     if not valid:
         raise ValueError(
-            "expected an http:// or https:// URL with a host and no query, e.g. https://splunk:8088"
+            "expected an http:// or https:// URL with a host and no ?query or #fragment, e.g. https://splunk:8088"
         )
     return value.rstrip("/")
 

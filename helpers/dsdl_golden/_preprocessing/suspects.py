@@ -2,8 +2,10 @@
 
 Deliberately simple, name-first heuristics (``standard_preprocessing`` warns, it never drops):
 
-- target-like: the name (case-insensitive) is one of ``TARGET_NAMES`` or starts with ``is_``;
-- identifier-like: the name is ``id``, ends with ``_id``, ``-id``, ``Id``, ``ID`` or ``uuid``; or,
+- target-like: the name (case-insensitive) is one of ``TARGET_NAMES`` (not any ``is_*``: most such
+  columns are features, ``is_weekend``);
+- identifier-like: the name is ``id``, ends with ``_id``, ``-id`` or ``uuid`` (any case) or is
+  camelCase ending in ``Id``/``ID`` (``accountId``, not ``VALID``); or,
   over more than ``MIN_ROWS_FOR_UNIQUE`` rows without missing values, every value differs and the
   column is text the preprocessor encodes as categories (not numbers, timestamps or booleans, which
   Splunk also hands over as text), or integers forming one consecutive run (a row number).
@@ -13,6 +15,7 @@ Only columns the preprocessor keeps are looked at (empty and constant ones are d
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -20,9 +23,13 @@ import pandas as pd
 from pandas.api.types import is_bool_dtype, is_integer_dtype
 
 TARGET_NAMES: Final = frozenset(
-    {"target", "label", "labels", "y", "class", "churn", "churned", "outcome", "fraud", "anomaly"}
+    {
+        *("target", "label", "labels", "y", "class", "outcome"),
+        *("churn", "churned", "is_churn", "fraud", "is_fraud", "anomaly", "is_anomaly"),
+    }
 )
-ID_SUFFIXES: Final = ("_id", "-id", "Id", "ID", "uuid", "UUID")
+#: An identifier's name: ``id``, ``*_id``, ``*-id``, ``*uuid`` (any case), or camelCase ``*Id``/``*ID``.
+ID_NAME: Final = re.compile(r"(?i:id|.*[_-]id|.*uuid)|.*[a-z0-9](?:Id|ID)")
 #: Kinds of text columns encoded as categories (one-hot or frequency).
 CATEGORY_KINDS: Final = frozenset({"categorical", "high_cardinality"})
 #: Fewer rows than this say too little about uniqueness.
@@ -31,8 +38,7 @@ MIN_ROWS_FOR_UNIQUE: Final = 50
 
 def looks_like_target(name: str) -> bool:
     """Whether the column name is a usual name of a prediction target."""
-    lowered = name.lower()
-    return lowered in TARGET_NAMES or lowered.startswith("is_")
+    return name.lower() in TARGET_NAMES
 
 
 def looks_like_identifier(name: str, series: pd.Series[Any], kind: str) -> bool:
@@ -40,7 +46,7 @@ def looks_like_identifier(name: str, series: pd.Series[Any], kind: str) -> bool:
 
     ``kind`` is what the preprocessor found the column to hold (``categorical``, ``numeric``...).
     """
-    return name.lower() == "id" or name.endswith(ID_SUFFIXES) or _unique_per_row(series, kind)
+    return ID_NAME.fullmatch(name) is not None or _unique_per_row(series, kind)
 
 
 def _unique_per_row(series: pd.Series[Any], kind: str) -> bool:

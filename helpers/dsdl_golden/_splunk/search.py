@@ -354,6 +354,9 @@ def job_pages(
         _raise_on_errors(messages)
         texts = "; ".join(str(message.get("text")) for message in messages)
         raise SplunkSearchError(f"search job {job.sid} failed" + (f": {texts}" if texts else ""))
+    # Pages until the job's resultCount: splunkd may serve fewer than JOB_PAGE_ROWS per page (its
+    # limits.conf maxresultrows), so a short page does not mean the last one.
+    total = int(job["resultCount"] or 0)
     offset = 0
     while True:
         reader = results.JSONResultsReader(
@@ -367,9 +370,9 @@ def job_pages(
                 page.append(item)
         check()
         yield page
-        if len(page) < JOB_PAGE_ROWS:
-            return
         offset += len(page)
+        if not page or offset >= total:
+            return
 
 
 def deadline(seconds: float, query: str) -> Deadline:
