@@ -30,6 +30,10 @@ Around the model, every call:
   and at ``apply`` when the target column is present;
 - sends telemetry (start and end of each call, durations, rows, parameters, metrics, preprocessing,
   drift, errors) and re-raises any error so that DSDL reports it;
+- records the lineage of each ``fit`` (the Splunk search that produced the data when known, a
+  content hash of the training frame, columns, parameters, holdout metrics, library and image
+  versions; :mod:`dsdl_golden._lifecycle.lineage`): one ``lineage`` event, kept on the model and in
+  :func:`summary`, saved beside the model as ``<name>.lineage.json``;
 - saves the model, the preprocessor and the metadata under DSDL's ``<algo>_<model_name>`` name in
   the model directory (:data:`MODEL_DIRECTORY`), each framework in its own format.
 
@@ -57,6 +61,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from dsdl_golden._lifecycle.forecasting import StatsmodelsForecaster
+from dsdl_golden._lifecycle.lineage import record_lineage
 from dsdl_golden._lifecycle.model import (
     BuildModel,
     DataInfo,
@@ -220,6 +225,9 @@ def init(
 def fit(model: GoldenModel, df: pd.DataFrame, param: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Preprocess, train on the training share, score the holdout, report (DSDL's ``fit``).
 
+    The fit's lineage is sent as a ``lineage`` event and kept as ``model.lineage``; a lineage that
+    cannot be built is logged once and never fails the fit.
+
     Parameters
     ----------
     model : GoldenModel
@@ -227,7 +235,7 @@ def fit(model: GoldenModel, df: pd.DataFrame, param: Mapping[str, Any] | None = 
     df : DataFrame
         The training data.
     param : dict, optional
-        DSDL's ``meta`` (already read at ``init``).
+        DSDL's ``meta`` (already read at ``init``; its ``options`` say whether DSDL sent the data).
 
     Returns
     -------
@@ -256,6 +264,7 @@ def fit(model: GoldenModel, df: pd.DataFrame, param: Mapping[str, Any] | None = 
     frame = require_frame(df, "fit")
     with _phase(model, "fit", len(frame)) as facts:
         report = fit_model(model, frame)
+        model.lineage = record_lineage(model, frame, param)
         facts.update(
             task=report["task"], rows_train=report["rows_train"], rows_holdout=report["rows_holdout"]
         )
@@ -312,6 +321,9 @@ def apply(model: GoldenModel, df: pd.DataFrame, param: Mapping[str, Any] | None 
 
 def save(model: GoldenModel, name: str) -> GoldenModel:
     """Save the model, its preprocessor and its metadata as ``name`` in :func:`model_directory`.
+
+    The fit's lineage goes beside it as ``<name>.lineage.json`` (a failure to write it is logged
+    once and never fails the save).
 
     Parameters
     ----------

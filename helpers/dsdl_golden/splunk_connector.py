@@ -12,6 +12,7 @@ searches, ``splunk_hec_*`` for sending; every setting can be overridden by an ar
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Sequence
 from typing import TypeVar
@@ -63,7 +64,7 @@ __all__ = [
     "validate_splunk_config",
 ]
 
-_STRATEGIES = {"export": export_pages, "job": job_pages}
+_METHODS = ("export", "job")
 _T = TypeVar("_T")
 
 
@@ -74,6 +75,22 @@ def _one_of(ours: str, ours_value: _T | None, sdks: str, sdks_value: _T | None) 
             f"{ours}={ours_value!r} and {sdks}={sdks_value!r} name the same setting: keep one of them"
         )
     return ours_value if ours_value is not None else sdks_value
+
+
+def _with_search(
+    frame: pd.DataFrame, query: str, *, earliest: str, latest: str, sid: str | None, method: str
+) -> pd.DataFrame:
+    """``frame`` with the search that produced it in ``frame.attrs["splunk_search"]`` (read by the
+    lifecycle's lineage)."""
+    frame.attrs["splunk_search"] = {
+        "query": query,
+        "earliest": earliest,
+        "latest": latest,
+        "sid": sid,
+        "rows": len(frame),
+        "method": method,
+    }
+    return frame
 
 
 def _row_cap(max_rows: int | None, count: int | None) -> int | None:
@@ -137,7 +154,10 @@ def get_data(
     Returns
     -------
     pandas.DataFrame
-        One row per result, in Splunk's order.
+        One row per result, in Splunk's order. ``attrs["splunk_search"]`` holds the search: ``query``
+        (the SPL run, with what ``fields`` and ``max_rows`` added), ``earliest``, ``latest``, ``sid``
+        (the job's id with ``method="job"``, else None), ``rows`` and ``method``;
+        ``lifecycle.fit`` records it in the model's lineage.
 
     Raises
     ------
@@ -174,7 +194,7 @@ def get_data(
     >>> len(frame)
     3
     """
-    if method not in _STRATEGIES:
+    if method not in _METHODS:
         raise ValueError(f"method={method!r}: use 'export' or 'job'")
     earliest = _one_of("earliest", earliest, "earliest_time", earliest_time) or "-24h@h"
     latest = _one_of("latest", latest, "latest_time", latest_time) or "now"
@@ -185,8 +205,10 @@ def get_data(
     spl = prepare_query(query, fields=fields, max_rows=max_rows)
     check = deadline(timeout, spl)
     service = connect(access, deadline=check)
+    sids: list[str] = []  # the search job's id (method="job")
+    strategy = functools.partial(job_pages, on_job=sids.append) if method == "job" else export_pages
     with translated_errors(access, check):
-        pages = _STRATEGIES[method](service, spl, earliest=earliest, latest=latest, check=check)
+        pages = strategy(service, spl, earliest=earliest, latest=latest, check=check)
         rows = [row for page in counted_pages(pages, progress_wanted(progress)) for row in page]
     if max_rows is not None and len(rows) > max_rows:
         raise SplunkRowLimitError(
@@ -196,8 +218,11 @@ def get_data(
     if not rows:
         message = empty_result_message(service, access, check, query, earliest=earliest, latest=latest)
         warnings.warn(message, SplunkEmptyResultWarning, stacklevel=2)
-        return rows_to_frame(rows, fields or selected_columns(query))
-    return rows_to_frame(rows, fields)
+        frame = rows_to_frame(rows, fields or selected_columns(query))
+    else:
+        frame = rows_to_frame(rows, fields)
+    sid = sids[0] if sids else None
+    return _with_search(frame, spl, earliest=earliest, latest=latest, sid=sid, method=method)
 
 
 def send_results(

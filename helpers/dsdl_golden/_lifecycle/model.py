@@ -75,6 +75,8 @@ class GoldenModel:
         Holdout metrics of the last ``fit`` (``calculate_all_metrics``).
     last_apply : dict or None
         Rows, drift and metrics of the last ``apply`` in this process.
+    lineage : dict or None
+        The lineage record of the last ``fit`` (:mod:`dsdl_golden._lifecycle.lineage`).
     """
 
     spec: RequestSpec
@@ -90,6 +92,7 @@ class GoldenModel:
     trained_at: str | None = None
     last_apply: dict[str, Any] | None = None
     holdout: dict[str, Any] | None = None
+    lineage: dict[str, Any] | None = None
     _fit_frame: weakref.ReferenceType[pd.DataFrame] | None = None
 
     @property
@@ -118,7 +121,8 @@ class GoldenModel:
         return f"GoldenModel({self.name!r}, {model}, {state})"
 
     def summary(self) -> dict[str, Any]:
-        """JSON-ready facts: framework, task, features, target, parameters, metrics, data profile, run id."""
+        """JSON-ready facts: framework, task, features, target, parameters, metrics, data profile, run id,
+        lineage."""
         return jsonable(
             {
                 "name": self.name,
@@ -138,6 +142,7 @@ class GoldenModel:
                 "run_id": self.run_id,
                 "trained_at": self.trained_at,
                 "last_apply": self.last_apply,
+                "lineage": self.lineage,
             }
         )
 

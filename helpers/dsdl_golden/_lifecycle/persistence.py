@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from dsdl_golden._lifecycle.adapters import ADAPTERS, ModelAdapter, SavedModel
+from dsdl_golden._lifecycle.lineage import store_lineage
 from dsdl_golden._lifecycle.model import BuildModel, DataInfo, GoldenModel, plain
 from dsdl_golden._lifecycle.params import LifecycleOptions, RequestSpec
 from dsdl_golden._lifecycle.store import read_metadata, saved_model_dir, write_model
@@ -22,7 +23,8 @@ PREPROCESSOR_FILE = "preprocessor.joblib"
 
 
 def save_model(model: GoldenModel, name: str, directory: Path) -> Path:
-    """Write ``model`` as ``directory/name`` (see :mod:`dsdl_golden._lifecycle.store`); returns its path."""
+    """Write ``model`` as ``directory/name`` (see :mod:`dsdl_golden._lifecycle.store`) and its lineage as
+    ``directory/<name>.lineage.json``; returns the model's path."""
     adapter = model.adapter
     if adapter is None:
         raise ValueError(f"model {model.name} is not fitted: call fit before save")
@@ -57,7 +59,9 @@ def save_model(model: GoldenModel, name: str, directory: Path) -> Path:
             "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
 
-    return write_model(directory, name, write)
+    path = write_model(directory, name, write)
+    store_lineage(model.lineage, directory, name)
+    return path
 
 
 def load_model(directory: Path, name: str, build_model: BuildModel | None) -> GoldenModel:
@@ -104,4 +108,5 @@ def load_model(directory: Path, name: str, build_model: BuildModel | None) -> Go
         training=summary_saved.get("training"),
         profile=summary_saved.get("training_data"),
         trained_at=summary_saved.get("trained_at") or metadata.get("saved_at"),
+        lineage=summary_saved.get("lineage"),
     )

@@ -18,14 +18,21 @@ from typing import Any, Final
 from dsdl_golden import telemetry_helper
 from dsdl_golden.metrics_calculator import MetricsResult
 
-__all__ = ["Reporter", "logger", "scalar_metrics"]
+__all__ = ["Reporter", "logger", "scalar_metrics", "warn_once"]
 
 logger = logging.getLogger("dsdl_golden.lifecycle")
 
 _MAX_CLASSES_AS_METRICS: Final = 50
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9_.\-]")
-#: Telemetry failures already logged in this process (each is logged once).
+#: Failures already logged in this process (each is logged once).
 _REPORTED: set[str] = set()
+
+
+def warn_once(key: str, message: str, *args: Any) -> None:
+    """Log ``message % args`` as a warning the first time this process meets ``key``."""
+    if key not in _REPORTED:
+        _REPORTED.add(key)
+        logger.warning(message, *args)
 
 
 def _number(value: Any) -> int | float | None:
@@ -73,9 +80,7 @@ class Reporter:
 
     def _guard(self, kind: str, error: Exception) -> None:
         text = f"{type(error).__name__}: {error}"
-        if text not in _REPORTED:
-            _REPORTED.add(text)
-            logger.warning("telemetry (%s of model %s) is skipped: %s", kind, self.model, text)
+        warn_once(text, "telemetry (%s of model %s) is skipped: %s", kind, self.model, text)
 
     def _context(self, phase: str) -> dict[str, Any]:
         return {"model": self.model, "run_id": self.run_id, "phase": phase}

@@ -333,11 +333,18 @@ def export_pages(
 
 
 def job_pages(
-    service: client.Service, query: str, *, earliest: str, latest: str, check: Deadline
+    service: client.Service,
+    query: str,
+    *,
+    earliest: str,
+    latest: str,
+    check: Deadline,
+    on_job: Callable[[str], object] = lambda sid: None,
 ) -> Iterator[list[dict[str, Any]]]:
-    """Run a search job, wait for it, then page through its results with ``JSONResultsReader``, a
-    list of rows per page."""
+    """Run a search job (its sid goes to ``on_job``), wait for it, then page through its results
+    with ``JSONResultsReader``, a list of rows per page."""
     job = service.jobs.create(query, earliest_time=earliest, latest_time=latest, exec_mode="normal")
+    on_job(job.sid)
     try:
         while not job.is_done():
             check()
