@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from golden_testing import connector_settings
 
 from dsdl_golden import splunk_connector as splunk
-from dsdl_golden.config import Settings, load_settings
+from dsdl_golden.config import Settings
 from dsdl_golden.emulator import SplunkEmulator
 
 pytestmark = pytest.mark.integration
@@ -33,21 +34,7 @@ def server(fresh_emulator: SplunkEmulator) -> SplunkEmulator:
 
 @pytest.fixture
 def settings(server: SplunkEmulator, tmp_path: Path) -> Callable[..., Settings]:
-    def make(**overrides: str) -> Settings:
-        environ = {
-            "splunk_access_enabled": "1",
-            "splunk_access_host": "127.0.0.1",
-            "splunk_access_port": str(server.rest_port),
-            "splunk_access_token": SEARCH_TOKEN,
-            "splunk_hec_enabled": "true",
-            "splunk_hec_url": server.hec_url,
-            "splunk_hec_token": HEC_TOKEN,
-            "GOLDEN_TLS_VERIFY": str(server.ca_bundle),
-            "GOLDEN_SPOOL_DIR": str(tmp_path),
-        }
-        return load_settings({**environ, **overrides})
-
-    return make
+    return connector_settings(server, tmp_path, search_token=SEARCH_TOKEN, hec_token=HEC_TOKEN)
 
 
 @pytest.mark.timeout(60)

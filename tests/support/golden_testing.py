@@ -8,7 +8,7 @@ import re
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import uvicorn
 
+from dsdl_golden.config import Settings, load_settings
 from dsdl_golden.emulator import SplunkEmulator
 
 #: Variables of DSDL, dsdl-golden and Jupyter that a test must never inherit from the caller's shell:
@@ -142,6 +143,30 @@ def running_emulator_command(cwd: Path, command: list[str]) -> Iterator[Printed]
         process.stdin.close()
         process.stdout.read()
         assert process.wait(30) == 0
+
+
+def connector_settings(
+    server: SplunkEmulator, spool: Path, *, search_token: str, hec_token: str
+) -> Callable[..., Settings]:
+    """A maker of settings searching ``server`` with ``search_token`` and sending to its HEC with
+    ``hec_token`` (TLS verified against its CA, the spool in ``spool``); keyword arguments override
+    variables (``make(splunk_hec_token=...)``)."""
+
+    def make(**overrides: str) -> Settings:
+        environ = {
+            "splunk_access_enabled": "1",
+            "splunk_access_host": "127.0.0.1",
+            "splunk_access_port": str(server.rest_port),
+            "splunk_access_token": search_token,
+            "splunk_hec_enabled": "true",
+            "splunk_hec_url": server.hec_url,
+            "splunk_hec_token": hec_token,
+            "GOLDEN_TLS_VERIFY": str(server.ca_bundle),
+            "GOLDEN_SPOOL_DIR": str(spool),
+        }
+        return load_settings({**environ, **overrides})
+
+    return make
 
 
 def events_of_type(emulator: SplunkEmulator, kind: str) -> list[dict[str, Any]]:
