@@ -264,6 +264,17 @@ def test_invalid_log_level_lists_the_levels() -> None:
     assert "DEBUG, INFO, WARNING, ERROR, CRITICAL" in problem
 
 
+@pytest.mark.parametrize(("raw", "expected"), [("", "off"), ("OFF", "off"), ("MLflow", "mlflow")])
+def test_the_registry_switch_is_read_in_any_case(raw: str, expected: str) -> None:
+    assert load_settings({"GOLDEN_REGISTRY": raw}).registry == expected
+
+
+def test_an_unknown_registry_names_the_choices() -> None:
+    assert problems_of({"GOLDEN_REGISTRY": "wandb"}) == (
+        "GOLDEN_REGISTRY='wandb': expected one of off, mlflow (any case)",
+    )
+
+
 @pytest.mark.parametrize(("raw", "expected"), [("1", True), ("TRUE", True), ("false", False), ("off", False)])
 def test_tls_verify_flag(raw: str, expected: bool) -> None:
     assert load_settings({"GOLDEN_TLS_VERIFY": raw}).tls_verify is expected
@@ -335,6 +346,7 @@ def test_every_setting_comes_from_its_variable(tmp_path: Path) -> None:
         "GOLDEN_SRV_DIR": str(tmp_path / "srv"),
         "GOLDEN_MAX_REQUEST_MB": "64",
         "GOLDEN_LOG_LEVEL": "DEBUG",
+        "GOLDEN_REGISTRY": "mlflow",
         "GOLDEN_IMAGE_NAME": "golden-cpu-test",
         "GOLDEN_IMAGE_VERSION": "1.2.3",
         "GOLDEN_IMAGE_REVISION": "0123abc",

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from dsdl_golden._cli import models as _models
 from dsdl_golden.config import ConfigError, load_settings
 
 __all__ = ["COMMANDS", "Command", "build_parser", "main", "package_version"]
@@ -397,6 +398,12 @@ COMMANDS: tuple[Command, ...] = (
         "add this image to a checkout of DSDL's build.sh repository",
         _run_dsdl_overlay,
         _dsdl_overlay_arguments,
+    ),
+    Command(
+        "models",
+        "list, show, compare and promote versions in the model registry",
+        _models.run,
+        _models.add_arguments,
     ),
 )
 

@@ -59,6 +59,11 @@ Variables of dsdl-golden:
     Largest request body the model API accepts, in MiB, at least 1. Default 1024.
 ``GOLDEN_LOG_LEVEL``
     ``DEBUG``, ``INFO``, ``WARNING``, ``ERROR`` or ``CRITICAL``, any case. Default ``INFO``.
+``GOLDEN_REGISTRY``
+    ``off`` or ``mlflow``, any case. ``mlflow``: every successful ``fit`` of the template registers
+    the model as the next version of ``<algo>_<model_name>`` in the model registry
+    (:mod:`dsdl_golden.model_registry`; ``MLFLOW_TRACKING_URI`` selects a server, else the embedded
+    store under ``GOLDEN_SRV_DIR``). Default ``off``.
 ``GOLDEN_IMAGE_NAME``, ``GOLDEN_IMAGE_VERSION``, ``GOLDEN_IMAGE_REVISION``, ``GOLDEN_IMAGE_DIGEST``
     Name, version, source revision and digest of the container image; attached to telemetry when
     known. Unset, the name, version and revision come from ``/etc/golden/image.json``, which the
@@ -193,6 +198,7 @@ class Settings:
     srv_dir: Path = Path("/srv")
     max_request_mb: int = 1024
     log_level: str = "INFO"
+    registry: Literal["off", "mlflow"] = "off"
     image_name: str | None = None
     image_version: str | None = None
     image_revision: str | None = None
@@ -298,10 +304,13 @@ def _integer(low: int, high: int | None = None) -> Parser:
 
 
 def _choice(*choices: str) -> Parser:
+    """A parser of one of ``choices`` in any case, giving it as spelt in ``choices``."""
+    spelt = {choice.upper(): choice for choice in choices}
+
     def parse(value: str) -> str:
-        if value.upper() not in choices:
+        if value.upper() not in spelt:
             raise ValueError(f"expected one of {', '.join(choices)} (any case)")
-        return value.upper()
+        return spelt[value.upper()]
 
     return parse
 
@@ -424,6 +433,7 @@ _ENV: Final[Mapping[str, _EnvVar]] = {
     "srv_dir": _EnvVar("GOLDEN_SRV_DIR", _path),
     "max_request_mb": _EnvVar("GOLDEN_MAX_REQUEST_MB", _integer(1, 1 << 20)),
     "log_level": _EnvVar("GOLDEN_LOG_LEVEL", _choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
+    "registry": _EnvVar("GOLDEN_REGISTRY", _choice("off", "mlflow")),
     "image_name": _EnvVar("GOLDEN_IMAGE_NAME", str),
     "image_version": _EnvVar("GOLDEN_IMAGE_VERSION", str),
     "image_revision": _EnvVar("GOLDEN_IMAGE_REVISION", str),

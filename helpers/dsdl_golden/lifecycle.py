@@ -73,6 +73,7 @@ from dsdl_golden._lifecycle.model import (
 from dsdl_golden._lifecycle.params import check_name, read_request
 from dsdl_golden._lifecycle.persistence import load_model, save_model
 from dsdl_golden._lifecycle.prediction import apply_model
+from dsdl_golden._lifecycle.registration import register_fit, requested_version, served_model
 from dsdl_golden._lifecycle.reporting import logger
 from dsdl_golden._lifecycle.training import fit_model
 from dsdl_golden._lifecycle.versions import library_versions
@@ -265,9 +266,12 @@ def fit(model: GoldenModel, df: pd.DataFrame, param: Mapping[str, Any] | None = 
     with _phase(model, "fit", len(frame)) as facts:
         report = fit_model(model, frame)
         model.lineage = record_lineage(model, frame, param)
+        model.registered = register_fit(model)
         facts.update(
             task=report["task"], rows_train=report["rows_train"], rows_holdout=report["rows_holdout"]
         )
+    if model.registered is not None:
+        report["registered"] = model.registered
     report["duration_s"] = facts["duration_s"]
     return report
 
@@ -282,7 +286,9 @@ def apply(model: GoldenModel, df: pd.DataFrame, param: Mapping[str, Any] | None 
     df : DataFrame
         Must hold the feature columns the model was fitted on (extra columns are ignored).
     param : dict, optional
-        DSDL's ``meta`` (not needed: the model knows its columns).
+        DSDL's ``meta``. The model knows its columns; ``options.params.model_version`` (SPL
+        ``| apply <model> model_version=champion``, a version number or ``latest``) serves that
+        version of the model from the model registry instead.
 
     Returns
     -------
@@ -294,6 +300,8 @@ def apply(model: GoldenModel, df: pd.DataFrame, param: Mapping[str, Any] | None 
     ------
     ValueError
         The model is not fitted, or ``df`` lacks a feature column.
+    dsdl_golden.model_registry.RegistryError
+        ``model_version`` names no registered version (the message lists those that exist).
 
     Examples
     --------
@@ -310,12 +318,17 @@ def apply(model: GoldenModel, df: pd.DataFrame, param: Mapping[str, Any] | None 
     """
     model = require_model(model, "apply")
     frame = require_frame(df, "apply")
+    version = requested_version(param)
     if not model.fitted or model.adapter is None:
         raise ValueError(f"model {model.name} is not fitted: call fit (or load a saved model) before apply")
     with _phase(model, "apply", len(frame)) as facts:
-        result, report = apply_model(model, frame)
+        served = model
+        if version is not None:
+            served, number = served_model(model, version)
+            facts["model_version"] = number
+        result, report = apply_model(served, frame)
         facts.update(report)
-    model.last_apply = {**report, "at": datetime.now(UTC).isoformat(timespec="seconds")}
+    model.last_apply = {**facts, "at": datetime.now(UTC).isoformat(timespec="seconds")}
     return result
 
 

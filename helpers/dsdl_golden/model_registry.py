@@ -14,8 +14,12 @@ Where: with no ``MLFLOW_TRACKING_URI``, an embedded registry in DSDL's volume, a
 (``<srv>`` is ``GOLDEN_SRV_DIR``, ``/srv`` in DSDL's containers). ``MLFLOW_TRACKING_URI`` (and
 ``MLFLOW_REGISTRY_URI``) select an MLflow server instead; a server that does not answer fails the call
 at once (``MLFLOW_HTTP_REQUEST_MAX_RETRIES`` is 0 and ``MLFLOW_HTTP_REQUEST_TIMEOUT`` 30 s during the
-call unless the environment sets them). MLflow's global tracking and registry URIs are set for the
-duration of each call only; runs go to the experiment ``dsdl-golden``.
+call unless the environment sets them; no artifact progress bars either). MLflow's global tracking and
+registry URIs are set for the duration of each call only; runs go to the experiment ``dsdl-golden``.
+
+The template registers every fit by itself when ``GOLDEN_REGISTRY=mlflow``, and ``| apply <model>
+model_version=champion`` serves a registered version (:mod:`dsdl_golden._lifecycle.registration`);
+``golden models list|show|compare|promote`` is the command line.
 
 Models: scikit-learn style estimators (aeon's too) are logged with MLflow's ``sklearn`` flavour,
 ``torch.nn.Module`` with ``pytorch``, ``keras.Model`` with ``keras``; the lifecycle's ``GoldenModel``
@@ -78,6 +82,8 @@ __all__ = [
     "UnsupportedModelError",
     "VersionNotFoundError",
     "compare_models",
+    "get_version",
+    "list_models",
     "load_model_version",
     "log_model",
     "promote",
@@ -206,6 +212,73 @@ def load_model_version(
         return load_logged(import_mlflow(), f"models:/{name}/{found.version}", build_model)
 
 
+def get_version(name: str, version: VersionSpec = LATEST) -> ModelVersionInfo:
+    """What the registry holds of ``version`` of ``name``, without loading the model.
+
+    Parameters
+    ----------
+    name : str
+        The registered model's name.
+    version : {"latest"}, int or str, default "latest"
+        ``"latest"``, a version number, or an alias as ``"@champion"``.
+
+    Returns
+    -------
+    ModelVersionInfo
+        The version's number, aliases, run, source, tags, metrics and parameters.
+
+    Raises
+    ------
+    ModelNotRegisteredError, VersionNotFoundError
+        As :func:`load_model_version`.
+    RegistryUnavailableError
+        MLflow is not installed, or the tracking server does not answer.
+
+    Examples
+    --------
+    >>> from sklearn.dummy import DummyRegressor
+    >>> _ = log_model(DummyRegressor().fit([[0.0]], [1.0]), "doc_get", metrics={"mae": 0.5})
+    >>> info = get_version("doc_get")
+    >>> info.version, info.metrics
+    (1, {'mae': 0.5})
+    """
+    name = check_model_name(name)
+    wanted = check_version_spec(version)
+    store = resolve_store()
+    with session(store) as client:
+        return version_info(client, resolve_version(client, name, wanted, store))
+
+
+def list_models() -> pd.DataFrame:
+    """Every registered model with its newest version and its aliases, by name.
+
+    Returns
+    -------
+    DataFrame
+        One row per registered model: ``name``, ``versions`` (how many), ``latest`` (the highest
+        version number), ``aliases`` (``alias=version``, comma separated), ``updated`` (UTC) and
+        ``description``. No row when nothing is registered yet.
+
+    Raises
+    ------
+    RegistryUnavailableError
+        MLflow is not installed, or the tracking server does not answer.
+
+    Examples
+    --------
+    >>> from sklearn.dummy import DummyRegressor
+    >>> _ = log_model(DummyRegressor().fit([[0.0]], [1.0]), "doc_list")
+    >>> table = list_models()
+    >>> table.loc[table["name"] == "doc_list", ["versions", "latest"]].to_numpy().tolist()
+    [[1, 1]]
+    """
+    from dsdl_golden._registry.versions import model_table
+
+    store = resolve_store()
+    with session(store) as client:
+        return model_table(client)
+
+
 def compare_models(
     name: str,
     *,
@@ -265,7 +338,8 @@ def compare_models(
             registered_model(client, name, store)
             found = [client.get_model_version(name, str(number)) for number in version_numbers(client, name)]
         else:
-            found = [resolve_version(client, name, version, store) for version in wanted]
+            resolved = [resolve_version(client, name, version, store) for version in wanted]
+            found = list({int(version.version): version for version in resolved}.values())  # once each
         infos = [version_info(client, version) for version in found]
     return comparison_table(name, infos, metric, greater_is_better)
 

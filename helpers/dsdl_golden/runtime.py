@@ -16,8 +16,12 @@ Better than DSDL's: the token is compared whole and in constant time (``Authoriz
 data directories; modules are executed again when their source changes; model work runs off the
 event loop; bodies over ``GOLDEN_MAX_REQUEST_MB`` are refused with 413; CSV is parsed and written
 through Arrow; every request is logged as one JSON line and sent to telemetry (duration, rows,
-status); ``GET /healthz`` answers liveness without a token and says nothing else; with
-``olly_enabled`` the API is traced with splunk-opentelemetry (``init_splunk_otel``).
+status); ``GET /healthz`` answers liveness and ``GET /readyz`` readiness (503 when models cannot be
+saved or loaded; :mod:`dsdl_golden._runtime.readiness`), both without a token and without a
+version, path or setting in the answer; with
+``olly_enabled`` the API is traced with splunk-opentelemetry (``init_splunk_otel``); with
+``GOLDEN_REGISTRY=mlflow`` the model registry is opened at start, in the background, so that the
+first ``/fit`` does not wait for MLflow's import.
 """
 
 from __future__ import annotations
@@ -27,8 +31,9 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, Final
 
 import orjson
@@ -40,6 +45,7 @@ from dsdl_golden import telemetry_helper
 from dsdl_golden._runtime.auth import TokenRefusedError, check_token
 from dsdl_golden._runtime.calls import CallError, CallResult, ModelService
 from dsdl_golden._runtime.observability import flush_tracing, start_tracing
+from dsdl_golden._runtime.readiness import check_readiness
 from dsdl_golden.config import Settings, load_settings
 
 __all__ = ["APP_NAME", "DSDL_API_VERSION", "create_app"]
@@ -190,6 +196,14 @@ async def _healthz() -> Response:
     return _json({"status": "ok"})
 
 
+def _readyz(settings: Settings) -> Callable[[], Awaitable[Response]]:
+    async def readyz() -> Response:
+        readiness = await run_in_threadpool(check_readiness, settings)
+        return _json(readiness.as_dict(), 200 if readiness.ready else 503)
+
+    return readyz
+
+
 def create_app(settings: Settings | None = None, environ: Mapping[str, str] | None = None) -> FastAPI:
     """The model API for ``settings`` (default: read from ``environ``, default ``os.environ``).
 
@@ -205,6 +219,10 @@ def create_app(settings: Settings | None = None, environ: Mapping[str, str] | No
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tracing = start_tracing(app, env)
+        if settings.registry == "mlflow":  # the first fit would wait seconds for MLflow's import
+            from dsdl_golden._lifecycle.registration import warm_up_registry
+
+            threading.Thread(target=warm_up_registry, name="registry-warm-up", daemon=True).start()
         yield
         if tracing:
             await run_in_threadpool(flush_tracing)
@@ -216,6 +234,7 @@ def create_app(settings: Settings | None = None, environ: Mapping[str, str] | No
     app.state.api = api
     app.add_exception_handler(TokenRefusedError, _refused)
     app.add_api_route("/healthz", _healthz, methods=["GET"])
+    app.add_api_route("/readyz", _readyz(settings), methods=["GET"])
     app.add_api_route("/", api.summary, methods=["GET"])
     app.add_api_route("/summary", api.summary, methods=["GET"])
 

@@ -539,6 +539,11 @@ class Telemetry:
         """
         return True if self.delivery is None else self.delivery.close(timeout)
 
+    def state(self) -> str:
+        """``off`` (HEC disabled), ``delivering``, or ``spooling`` while HEC fails and events wait on
+        disk to be sent again."""
+        return "off" if self.delivery is None else self.delivery.state
+
     def stats(self) -> dict[str, int]:
         """Delivery counters since start.
 

@@ -123,6 +123,19 @@ def test_compare_ranks_versions_best_first_with_deltas(
     assert list(forced["version"]) == [2, 1]
     only = model_registry.compare_models(name, metric="rmse", versions=[2])
     assert list(only["version"]) == [2]
+    same = model_registry.compare_models(name, metric="rmse", versions=[2, "latest", 1])
+    assert list(same["version"]) == [1, 2]  # "latest" is version 2: each version once
+
+
+def test_a_volume_where_the_registry_cannot_be_created_says_what_to_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOLDEN_SRV_DIR", "/proc/golden")  # nobody, root included, creates files there
+    with pytest.raises(
+        model_registry.RegistryUnavailableError,
+        match=r"cannot create the embedded registry in /proc/golden/app/model/registry: .*set GOLDEN_SRV_DIR",
+    ):
+        model_registry.list_models()
 
 
 def test_promote_then_load_champion_gives_that_version(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
+import shutil
 import subprocess
 import threading
 import time
@@ -13,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import nbformat
+import pandas as pd
 import pytest
 import uvicorn
 
@@ -237,3 +241,26 @@ def load(name):
 def summary(model=None):
     return {{"version": {{"numpy": np.__version__, "pandas": pd.__version__}}, "model": model}}
 '''
+
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "template"
+
+
+def save_template_as(directory: Path, name: str, model_cell: str) -> Path:
+    """The template saved as ``directory/<name>.ipynb`` with only the model cell's source replaced."""
+    copy = directory / f"{name}.ipynb"
+    shutil.copy(TEMPLATE / "template_empresa_base.ipynb", copy)
+    notebook = nbformat.read(copy, as_version=4)
+    (model,) = [cell for cell in notebook.cells if cell.metadata.get("name") == "mltkc_model"]
+    model.source = model_cell
+    nbformat.write(notebook, copy)
+    return copy
+
+
+def churn_request(frame: pd.DataFrame, algo: str, model_name: str, **params: str) -> dict[str, Any]:
+    """The body of ``| fit MLTKContainer algo=<algo> ... into app:<model_name>`` (or ``| apply``) on
+    the template's churn sample, with ``frame`` as the data and ``params`` as the SPL's ``key=value``."""
+    meta = json.loads((TEMPLATE / "data" / "churn_sample.json").read_text())
+    meta["options"]["params"] = {"algo": algo, **params}
+    meta["options"]["model_name"] = model_name
+    return {"data": frame.to_csv(index=False), "meta": meta}

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pandas as pd
 import pytest
 import requests
-from golden_testing import events_of_type, serve
+from golden_testing import TEMPLATE, churn_request, events_of_type, save_template_as, serve
 
 from dsdl_golden import telemetry_helper
 from dsdl_golden.config import load_settings
@@ -27,7 +25,6 @@ from dsdl_golden.runtime import create_app
 
 pytestmark = pytest.mark.integration
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "template"
 TOKEN = "api-61d0aa5e-flow-token"
 NOTEBOOK = "SuNombre_Modelo_CasoUso_v1"
 
@@ -58,20 +55,11 @@ def build_model(params, data):
 
 def save_as(directory: Path, model_cell: str) -> Path:
     """File ▸ Save As a new name, then replace only the model cell's source."""
-    copy = directory / f"{NOTEBOOK}.ipynb"
-    shutil.copy(TEMPLATE / "template_empresa_base.ipynb", copy)
-    notebook = nbformat.read(copy, as_version=4)
-    (model,) = [cell for cell in notebook.cells if cell.metadata.get("name") == "mltkc_model"]
-    model.source = model_cell
-    nbformat.write(notebook, copy)
-    return copy
+    return save_template_as(directory, NOTEBOOK, model_cell)
 
 
 def splunk_request(frame: pd.DataFrame, model_name: str, **params: str) -> dict[str, Any]:
-    meta = json.loads((TEMPLATE / "data" / "churn_sample.json").read_text())
-    meta["options"]["params"] = {"algo": NOTEBOOK, **params}
-    meta["options"]["model_name"] = model_name
-    return {"data": frame.to_csv(index=False), "meta": meta}
+    return churn_request(frame, NOTEBOOK, model_name, **params)
 
 
 def post(url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -77,6 +77,9 @@ class GoldenModel:
         Rows, drift and metrics of the last ``apply`` in this process.
     lineage : dict or None
         The lineage record of the last ``fit`` (:mod:`dsdl_golden._lifecycle.lineage`).
+    registered : dict or None
+        The registry version of the last ``fit`` with ``GOLDEN_REGISTRY=mlflow`` (``name``,
+        ``version``, ``run_id``; ``error`` when registering failed), None with the registry off.
     """
 
     spec: RequestSpec
@@ -93,6 +96,7 @@ class GoldenModel:
     last_apply: dict[str, Any] | None = None
     holdout: dict[str, Any] | None = None
     lineage: dict[str, Any] | None = None
+    registered: dict[str, Any] | None = None
     _fit_frame: weakref.ReferenceType[pd.DataFrame] | None = None
 
     @property
@@ -143,6 +147,7 @@ class GoldenModel:
                 "trained_at": self.trained_at,
                 "last_apply": self.last_apply,
                 "lineage": self.lineage,
+                "registered": self.registered,
             }
         )
 

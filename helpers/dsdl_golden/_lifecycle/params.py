@@ -63,8 +63,8 @@ MLSPL_LIMITS: Final[Mapping[str, str]] = {
     "max_score_time": "600",
     "use_sampling": "true",
 }
-#: SPL keys DSDL itself reads; never passed to the model.
-_DSDL_KEYS: Final = frozenset({"algo", "mode"})
+#: SPL keys DSDL itself reads, and ``| apply``'s registered version; never passed to the model.
+_DSDL_KEYS: Final = frozenset({"algo", "mode", "model_version"})
 
 
 @dataclass(frozen=True)

@@ -109,4 +109,5 @@ def load_model(directory: Path, name: str, build_model: BuildModel | None) -> Go
         profile=summary_saved.get("training_data"),
         trained_at=summary_saved.get("trained_at") or metadata.get("saved_at"),
         lineage=summary_saved.get("lineage"),
+        registered=summary_saved.get("registered"),
     )

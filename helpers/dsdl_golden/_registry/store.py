@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,13 @@ EXPERIMENT: Final = "dsdl-golden"
 #: MLflow's HTTP settings during a call, unless the environment sets them: a server that does not
 #: answer fails the call at once (no retries, MLflow's default would retry for minutes), or after a
 #: bounded wait.
-HTTP_DEFAULTS: Final = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
+#: MLflow's variables during a call unless the environment sets them: a server that does not answer
+#: fails at once, and no artifact progress bars on a notebook's or the model API's output.
+CALL_DEFAULTS: Final = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+}
 _CONNECTION_FAILURES: Final = (
     "Max retries exceeded",
     "Connection refused",
@@ -60,7 +67,13 @@ def resolve_store(environ: Mapping[str, str] | None = None) -> Store:
         return Store(remote, environ.get(REGISTRY_URI) or remote, None)
     root = load_settings(environ).model_package_dir / "registry"
     artifacts = root / "artifacts"
-    artifacts.mkdir(parents=True, exist_ok=True)
+    try:
+        artifacts.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RegistryUnavailableError(
+            f"cannot create the embedded registry in {root}: {error.strerror or error}; set GOLDEN_SRV_DIR "
+            "to DSDL's volume (a writable directory) or MLFLOW_TRACKING_URI to an MLflow server"
+        ) from None
     tracking = f"sqlite:///{root.resolve() / 'mlflow.db'}"
     return Store(tracking, environ.get(REGISTRY_URI) or tracking, artifacts.resolve())
 
@@ -95,8 +108,8 @@ def _scoped_uris(mlflow: ModuleType, store: Store) -> Iterator[None]:
     tracking_state: Any = importlib.import_module("mlflow.tracking._tracking_service.utils")
     registry_state: Any = importlib.import_module("mlflow.tracking._model_registry.utils")
     saved_tracking, saved_registry = tracking_state._tracking_uri, registry_state._registry_uri
-    with _restored_environ((TRACKING_URI, REGISTRY_URI, *HTTP_DEFAULTS)):
-        for name, value in HTTP_DEFAULTS.items():
+    with _restored_environ((TRACKING_URI, REGISTRY_URI, *CALL_DEFAULTS)):
+        for name, value in CALL_DEFAULTS.items():
             os.environ.setdefault(name, value)
         mlflow.set_tracking_uri(store.tracking_uri)
         mlflow.set_registry_uri(store.registry_uri)
@@ -135,12 +148,18 @@ def _translated_errors(mlflow: ModuleType, store: Store) -> Iterator[None]:
         raise RegistryError(f"MLflow at {store.shown}: {without_credentials(str(error))}") from None
 
 
+#: MLflow's URIs and our call defaults are process-wide: one registry call at a time in a process.
+_SESSION_LOCK: Final = threading.RLock()
+
+
 @contextlib.contextmanager
 def session(store: Store) -> Iterator[Any]:
     """An ``mlflow.MlflowClient`` of ``store``; for the block, MLflow's global URIs are ``store``'s
-    (flavours log and load through them) and its HTTP calls fail in bounded time."""
+    (flavours log and load through them) and its HTTP calls fail in bounded time. Sessions of
+    different threads run one after the other, so that none sees another's URIs or restores them
+    under it."""
     mlflow = import_mlflow()
-    with _scoped_uris(mlflow, store), _translated_errors(mlflow, store):
+    with _SESSION_LOCK, _scoped_uris(mlflow, store), _translated_errors(mlflow, store):
         yield mlflow.MlflowClient(tracking_uri=store.tracking_uri, registry_uri=store.registry_uri)
 
 

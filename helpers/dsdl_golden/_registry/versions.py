@@ -5,15 +5,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from dsdl_golden._html import html_table
 from dsdl_golden._registry.errors import AliasNotFoundError, ModelNotRegisteredError, VersionNotFoundError
 from dsdl_golden._registry.store import Store
 from dsdl_golden._registry.values import LATEST, VersionSpec
 
-__all__ = ["ModelVersionInfo", "registered_model", "resolve_version", "version_info", "version_numbers"]
+if TYPE_CHECKING:
+    import pandas as pd
 
+__all__ = [
+    "MODEL_COLUMNS",
+    "ModelVersionInfo",
+    "model_table",
+    "registered_model",
+    "resolve_version",
+    "version_info",
+    "version_numbers",
+]
+
+#: The columns of :func:`model_table`.
+MODEL_COLUMNS: Final = ("name", "versions", "latest", "aliases", "updated", "description")
 #: How many registered names an error about an unknown name lists.
 LISTED_NAMES: Final = 10
 
@@ -152,3 +165,29 @@ def version_info(client: Any, version: Any) -> ModelVersionInfo:
         params={} if run is None else dict(run.data.params),
         created=datetime.fromtimestamp(version.creation_timestamp / 1000, UTC),
     )
+
+
+def _utc(milliseconds: int | None) -> datetime | None:
+    return None if milliseconds is None else datetime.fromtimestamp(milliseconds / 1000, UTC)
+
+
+def model_table(client: Any) -> pd.DataFrame:
+    """Every registered model: its name, version count, newest version, aliases, update time."""
+    import pandas as pd
+
+    rows = []
+    for model in client.search_registered_models(order_by=["name ASC"]):
+        numbers = version_numbers(client, model.name)
+        aliases = sorted(dict(model.aliases).items(), key=lambda item: (int(item[1]), item[0]))
+        rows.append(
+            {
+                "name": model.name,
+                "versions": len(numbers),
+                "latest": numbers[-1] if numbers else None,
+                "aliases": ", ".join(f"{alias}={number}" for alias, number in aliases),
+                "updated": _utc(model.last_updated_timestamp),
+                "description": model.description or "",
+            }
+        )
+    table = pd.DataFrame(rows, columns=list(MODEL_COLUMNS))
+    return table.astype({"versions": "int64", "latest": "Int64"})  # a model without versions: <NA>

@@ -232,6 +232,7 @@ class DeliveryClient:
         self._batch_limit = self.options.batch_events
         self._marks = {"flush": self._losses(), "sync": self._losses()}
         self._closed: bool | None = None  # the result of close() once closed
+        self._retrying = False  # the last batch failed: events wait in the spool for the next try
         self._dead_letters = dead_letter_path(spool.root)
         self._syncer = threading.Thread(target=self._sync_loop, name="golden-telemetry-syncer", daemon=True)
         self._sender = threading.Thread(target=self._send_loop, name="golden-telemetry-sender", daemon=True)
@@ -339,6 +340,7 @@ class DeliveryClient:
                     ahead.body = self.transport.encode(ahead.payloads, compress=self.options.compress)
                 reply = in_flight.result()
                 pause = self._handle(batch, reply, attempt)
+                self._retrying = pause > 0
                 if pause or reply.verdict is not Verdict.ACCEPTED:
                     ahead = None  # the spool cursor is not at the end of `batch`: read again
                 attempt = attempt + 1 if pause else 0
@@ -537,6 +539,11 @@ class DeliveryClient:
         self.transport.close()
         self._closed = delivered
         return delivered
+
+    @property
+    def state(self) -> str:
+        """``spooling`` while HEC fails and events wait in the spool for the next try, else ``delivering``."""
+        return "spooling" if self._retrying else "delivering"
 
     def stats_dict(self) -> dict[str, int]:
         """The counters as a plain dict (with the spool's counts of corrupt bytes skipped)."""
