@@ -28,7 +28,7 @@ from pathlib import Path
 
 import hypothesis.configuration
 import pytest
-from golden_testing import clear_settings, is_foreign, is_setting
+from golden_testing import clear_settings, hec_environment, is_foreign, is_setting
 from hypothesis import settings
 
 from dsdl_golden import telemetry_helper
@@ -126,17 +126,6 @@ def srv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-def hec_environment(emulator: SplunkEmulator, spool: Path) -> dict[str, str]:
-    """Settings that send telemetry to ``emulator`` over TLS verified against its CA."""
-    return {
-        "splunk_hec_enabled": "true",
-        "splunk_hec_url": emulator.hec_url,
-        "splunk_hec_token": HEC_TOKEN,
-        "GOLDEN_TLS_VERIFY": str(emulator.ca_bundle),
-        "GOLDEN_SPOOL_DIR": str(spool),
-    }
-
-
 @pytest.fixture
 def telemetry_to_emulator(
     fresh_emulator: SplunkEmulator, srv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -144,7 +133,7 @@ def telemetry_to_emulator(
     """The process-wide telemetry delivering to the module's emulator (golden_metrics and main)."""
     fresh_emulator.add_index("golden_metrics", metrics=True)
     fresh_emulator.add_hec_token(HEC_TOKEN, name="golden", indexes=["main", "golden_metrics"])
-    environment = hec_environment(fresh_emulator, tmp_path / "telemetry-spool")
+    environment = hec_environment(fresh_emulator, tmp_path / "telemetry-spool", HEC_TOKEN)
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     telemetry_helper.configure(load_settings())

@@ -35,6 +35,33 @@ def test_version_option(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out == f"golden {cli.package_version()}\n"
 
 
+def test_version_names_the_image_it_runs_in(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOLDEN_IMAGE_NAME", "golden-cpu-empresa")
+    monkeypatch.setenv("GOLDEN_IMAGE_VERSION", "1.2.3")
+    monkeypatch.setenv("GOLDEN_IMAGE_DIGEST", "sha256:" + "ab" * 32)
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == (
+        f"golden {cli.package_version()}\nimage golden-cpu-empresa 1.2.3 (digest sha256:{'ab' * 32})\n"
+    )
+
+
+def test_version_with_broken_settings_says_so_instead_of_failing(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOLDEN_LOG_LEVEL", "loud")
+    with pytest.raises(SystemExit):
+        cli.main(["--version"])
+    assert (
+        capsys.readouterr()
+        .out.splitlines()[1]
+        .startswith("image: unknown (GOLDEN_LOG_LEVEL='loud': expected")
+    )
+
+
 def test_version_of_installed_distribution(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(importlib.metadata, "version", lambda name: {"dsdl-golden": "9.8.7"}[name])
     assert cli.package_version() == "9.8.7"

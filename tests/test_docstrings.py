@@ -13,6 +13,7 @@ MODULES = (
     "dsdl_golden._lifecycle.params",
     "dsdl_golden.plots",
     "dsdl_golden.preprocessor",
+    "dsdl_golden.refresh",
     "dsdl_golden.settings_file",
 )
 

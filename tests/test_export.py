@@ -14,25 +14,13 @@ from pathlib import Path
 import nbformat
 import pytest
 import requests
+from golden_testing import contract_module
 
 from dsdl_golden.contract import check_module, check_source
 from dsdl_golden.export import ExportError, export_notebook, module_source
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "template" / "template_empresa_base.ipynb"
-CONTRACT = """
-def init(df, param):
-    return {}
-def fit(model, df, param):
-    return {}
-def apply(model, df, param):
-    return df
-def save(model, name):
-    return model
-def load(name):
-    return {}
-def summary(model=None):
-    return {"version": {}}
-"""
+CONTRACT = contract_module()
 
 
 def notebook(*cells: tuple[str, str | None], kind: str = "code") -> nbformat.NotebookNode:

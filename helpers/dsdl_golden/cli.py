@@ -13,11 +13,12 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from dsdl_golden._cli import models as _models
 from dsdl_golden.config import ConfigError, load_settings
 
-__all__ = ["COMMANDS", "Command", "build_parser", "main", "package_version"]
+__all__ = ["COMMANDS", "Command", "build_parser", "main", "package_version", "version_text"]
 
 DISTRIBUTION = "dsdl-golden"
 
@@ -30,6 +31,33 @@ def package_version() -> str:
         from dsdl_golden import __version__
 
         return __version__
+
+
+def version_text() -> str:
+    """``golden <version>``, then, in the image (or with ``GOLDEN_IMAGE_*`` set), the image's name,
+    version, source revision and digest where known (an image cannot hold its own digest: the
+    deployment sets ``GOLDEN_IMAGE_DIGEST``). Settings that cannot be read are named, not raised."""
+    lines = [f"golden {package_version()}"]
+    try:
+        image = load_settings().image
+    except ConfigError as error:
+        return "\n".join([*lines, f"image: unknown ({error.problems[0]})"])
+    if image["name"] or image["version"]:
+        facts = [f"{key} {image[key]}" for key in ("revision", "digest") if image[key]]
+        name = " ".join(str(image[key]) for key in ("name", "version") if image[key])
+        lines.append(f"image {name}" + (f" ({', '.join(facts)})" if facts else ""))
+    return "\n".join(lines)
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: :func:`version_text`, read when asked (not when every command starts)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        print(version_text())
+        parser.exit()
 
 
 def _no_arguments(parser: argparse.ArgumentParser) -> None:
@@ -301,6 +329,24 @@ def _reference(text: str) -> object:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _repository(text: str) -> str:
+    from dsdl_golden._cli.push import parse_repository
+
+    try:
+        return parse_repository(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _fingerprint(text: str) -> str:
+    from dsdl_golden._cli.signing import parse_fingerprint
+
+    try:
+        return parse_fingerprint(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _project_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--project", metavar="DIR", help="the dsdl-golden checkout (default: the one around the cwd)"
@@ -335,10 +381,46 @@ def _image_arguments(parser: argparse.ArgumentParser) -> None:
     credentials.add_argument(
         "--creds-env", metavar="NAME", help="log in with USER:PASSWORD from the environment variable NAME"
     )
+    push.add_argument(
+        "--sign-by",
+        type=_fingerprint,
+        metavar="FINGERPRINT",
+        help="sign the manifest with this GPG key (skopeo's simple signing; keyring: $GNUPGHOME or ~/.gnupg)",
+    )
+    push.add_argument(
+        "--registries-d",
+        metavar="DIR",
+        help="skopeo's registries.d, configuring the lookaside the signature goes to (default: skopeo's)",
+    )
+    policy_help = "write a containers-policy.json accepting only REPOSITORY's images signed by KEY"
+    policy = actions.add_parser("policy", help=policy_help, description=policy_help)
+    policy.add_argument(
+        "--key", required=True, metavar="PUBLIC_KEY", help="the signer's public key: gpg --export FINGERPRINT"
+    )
+    policy.add_argument(
+        "--repository",
+        required=True,
+        type=_repository,
+        metavar="REGISTRY/REPOSITORY",
+        help="whose images must be signed, e.g. registry.example.com/dsdl/golden-cpu-empresa",
+    )
+    policy.add_argument(
+        "--lookaside",
+        metavar="DIR_OR_URL",
+        help="where the signatures are read: also show the registries.d YAML saying so",
+    )
+    policy.add_argument(
+        "--registries-d", metavar="DIR", help="write that registries.d YAML into DIR (with --lookaside)"
+    )
+    policy.add_argument("--output", metavar="FILE", help="write the policy to FILE (default: stdout)")
 
 
 def _run_image(args: argparse.Namespace) -> int:
-    from dsdl_golden._cli.push import run  # push is the only ACTION so far
+    if args.action == "policy":
+        from dsdl_golden._cli.signing import run_policy
+
+        return run_policy(args)
+    from dsdl_golden._cli.push import run
 
     return run(args)
 
@@ -392,7 +474,12 @@ COMMANDS: tuple[Command, ...] = (
         _run_dev,
         _dev_arguments,
     ),
-    Command("image", "publish the built image (push ARCHIVE to a registry)", _run_image, _image_arguments),
+    Command(
+        "image",
+        "publish the built image (push ARCHIVE to a registry, signed or not) and write a signature policy",
+        _run_image,
+        _image_arguments,
+    ),
     Command(
         "dsdl-overlay",
         "add this image to a checkout of DSDL's build.sh repository",
@@ -413,7 +500,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="golden", description="Tools of the dsdl-golden image for Splunk DSDL."
     )
-    parser.add_argument("--version", action="version", version=f"golden {package_version()}")
+    parser.add_argument(
+        "--version", action=_VersionAction, help="show the version, and the image's when run in it, and exit"
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
         subparser = subparsers.add_parser(command.name, help=command.help, description=command.help)

@@ -213,6 +213,9 @@ def test_the_api_fits_and_applies_the_template_over_https_and_reports_to_splunk(
     assert {key: fits[0]["fields"].get(f"image_{key}") for key in ("name", "version", "revision")} == {
         key: facts[key] for key in ("name", "version", "revision")
     }
+    assert container.exec("golden", "--version").splitlines()[1] == (
+        f"image {facts['name']} {facts['version']} (revision {facts['revision']})"
+    )
     assert container.exec("id", "-u").strip() == "1001"
     modes = container.exec("stat", "-c", "%n %a %u:%g", "/dltk", "/srv", "/etc/passwd").split("\n")
     assert modes[:3] == ["/dltk 775 1001:0", "/srv 775 1001:0", "/etc/passwd 664 0:0"]
@@ -226,6 +229,100 @@ def test_an_arbitrary_user_id_in_group_0_works_over_http(start: Any) -> None:
     frame, meta = churn("arbitrary_uid")
     assert container.call("/fit", frame, meta)["status"] == "success"
     assert "4242:0" in container.exec("cat", "/etc/passwd")
+
+
+def logs(name: str) -> str:
+    """What the container printed, on its standard output and error."""
+    printed = podman("logs", name, check=False)
+    return printed.stdout + printed.stderr
+
+
+def fit_events(splunk: SplunkEmulator, model: str) -> list[dict[str, Any]]:
+    return [
+        event
+        for event in splunk.events(index="main")
+        if event["event"].get("type") == "fit" and event["fields"].get("model") == model
+    ]
+
+
+def test_events_that_hec_refused_until_podman_stop_reach_splunk_after_the_next_start(
+    start: Any, splunk: SplunkEmulator
+) -> None:
+    model = "template_empresa_base_stopped"
+    splunk.inject_fault(listener="hec", path="/services/collector/event", status=503, times=None)
+    try:
+        container = start(ENABLE_HTTPS="false")
+        container.wait_for_api(https=False)
+        frame, meta = churn("stopped")
+        assert container.call("/fit", frame, meta)["status"] == "success"
+        podman("stop", "-t", "10", container.name)  # SIGTERM: HEC still refuses, the events stay spooled
+    finally:
+        splunk.clear_faults()
+    assert fit_events(splunk, model) == []
+    podman("start", container.name)  # the spool is on the /srv volume: the next process sends it
+    wait_for_fit_event(container, splunk, model)
+    assert len(fit_events(splunk, model)) == 1
+
+
+def wait_for_fit_event(container: Container, splunk: SplunkEmulator, model: str) -> None:
+    deadline = time.monotonic() + 60
+    while not fit_events(splunk, model):
+        assert time.monotonic() < deadline, logs(container.name)[-3000:]
+        time.sleep(0.5)
+
+
+def test_a_ca_outside_the_system_trust_is_refused_until_it_is_given_to_the_container(
+    start: Any, splunk: SplunkEmulator
+) -> None:
+    frame, meta = churn("untrusted")
+    refused = start(ENABLE_HTTPS="false", GOLDEN_TLS_VERIFY="true")  # the system's CAs only
+    refused.wait_for_api(https=False)
+    assert refused.call("/fit", frame, meta)["status"] == "success"  # the model never waits for telemetry
+    deadline = time.monotonic() + 30
+    while "CERTIFICATE_VERIFY_FAILED" not in logs(refused.name):
+        assert time.monotonic() < deadline, logs(refused.name)[-3000:]
+        time.sleep(0.5)
+    assert fit_events(splunk, "template_empresa_base_untrusted") == []
+
+    for name, options, environment in [
+        ("by_variable", (), {"GOLDEN_EXTRA_CA_CERTS": "/run/golden-ca.pem"}),
+        ("mounted", ("-v", f"{splunk.ca_bundle}:/etc/golden/ca-certificates/corporate.pem:ro"), {}),
+    ]:
+        trusting = start(*options, ENABLE_HTTPS="false", GOLDEN_TLS_VERIFY="true", **environment)
+        trusting.wait_for_api(https=False)
+        assert "bootstrap: trusting the system's CAs and those of" in logs(trusting.name)
+        frame, meta = churn(name)
+        assert trusting.call("/fit", frame, meta)["status"] == "success"
+        wait_for_fit_event(trusting, splunk, f"template_empresa_base_{name}")
+
+
+def test_a_ca_file_that_is_not_there_stops_the_start_with_its_name(start: Any) -> None:
+    container = start(ENABLE_HTTPS="false", GOLDEN_EXTRA_CA_CERTS="/run/no-such-ca.pem")
+    deadline = time.monotonic() + 60
+    while podman("inspect", "-f", "{{.State.Running}}", container.name).stdout.strip() == "true":
+        assert time.monotonic() < deadline, "the container kept running without its CA"
+        time.sleep(0.5)
+    assert "GOLDEN_EXTRA_CA_CERTS names /run/no-such-ca.pem, which is not a readable PEM file" in logs(
+        container.name
+    )
+
+
+def test_a_user_module_named_like_an_image_module_survives_a_restart(start: Any) -> None:
+    container = start(ENABLE_HTTPS="false")
+    container.wait_for_api(https=False)
+    mine = "# exported by a user under the name of an example of the image\n"
+    container.exec("sh", "-c", f"printf '{mine}' > /srv/app/model/example_keras.py")
+    container.exec("sh", "-c", "printf '# the API of another image\n' > /srv/app/main.py")
+    podman("restart", "-t", "10", container.name)
+    container.wait_for_api(https=False)
+    assert container.exec("cat", "/srv/app/model/example_keras.py") == mine
+    assert "dsdl_golden.runtime" in container.exec(
+        "cat", "/srv/app/main.py"
+    )  # DSDL's entry point: the image's
+    assert (
+        "bootstrap: kept your /srv/app/model/example_keras.py: it differs from the image's copy, which is "
+        "/dltk/app/model/example_keras.py"
+    ) in logs(container.name)
 
 
 def test_dev_mode_serves_jupyter_with_the_dsdl_password_rules(start: Any) -> None:

@@ -8,21 +8,27 @@ by the builder's own archive writer (seconds). Root only (image/test runs it); s
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from oci_testing import Manifest, archive_manifest, tiny_archive
+from oci_testing import (
+    PASSWORD,
+    PASSWORD_BCRYPT,
+    USER,
+    Manifest,
+    archive_manifest,
+    child_environment,
+    free_port,
+    given_or_tiny_archive,
+    golden_push,
+    serve_registry,
+    skopeo,
+    tiny_archive,
+)
 
 pytestmark = [
     pytest.mark.integration,
@@ -35,79 +41,6 @@ pytestmark = [
 
 REPOSITORY = "golden-cpu-empresa"
 TAG = "TEST"
-STARTUP_TIMEOUT = 30.0
-USER = "pusher"
-PASSWORD = "pw-registry-7d3e0b-DISTINCTIVE"
-#: bcrypt of PASSWORD (cost 4), as htpasswd -B writes it.
-PASSWORD_BCRYPT = "$2b$04$6mCUY5h6tY09zMQ./CgCO.Vxl9/U4S0wwNAtxHFMZOooajsQxCCcm"
-
-REGISTRY_CONFIG = """\
-version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: {storage}
-http:
-  addr: 127.0.0.1:{port}
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"docker-registry exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except urllib.error.HTTPError as error:
-            if error.code == 401:  # serving, and asking for a login
-                return
-            time.sleep(0.1)
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.1)
-    pytest.fail(f"docker-registry did not answer {url} within {STARTUP_TIMEOUT} s:\n{log.read_text()}")
-
-
-@contextlib.contextmanager
-def serve_registry(directory: Path, htpasswd: str | None = None) -> Iterator[str]:
-    """A registry on ``127.0.0.1:<free port>`` storing in ``directory`` (logins checked against the
-    ``htpasswd`` text when given); yields ``HOST:PORT``. Stopped (terminate, then kill) on leaving."""
-    directory.mkdir()
-    port = free_port()
-    config = directory / "registry.yml"
-    text = REGISTRY_CONFIG.format(storage=directory / "storage", port=port)
-    if htpasswd is not None:
-        (directory / "htpasswd").write_text(htpasswd)
-        text += f"auth:\n  htpasswd:\n    realm: test\n    path: {directory / 'htpasswd'}\n"
-    config.write_text(text)
-    log = directory / "registry.log"
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            ["docker-registry", "serve", str(config)],
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until_serving(f"http://127.0.0.1:{port}/v2/", process, log)
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture
@@ -127,29 +60,13 @@ def registry_with_login(tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def archive(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     """``--image ARCHIVE``, else a small archive."""
-    given: Path | None = request.config.getoption("--image")
-    return given if given is not None else tiny_archive(tmp_path / "image").archive
+    return given_or_tiny_archive(request, tmp_path / "image")
 
 
 @pytest.fixture
 def hermetic_environment(tmp_path: Path) -> dict[str, str]:
     """No credentials or settings of the caller: HOME and the runtime dir are empty directories."""
-    home = tmp_path / "home"
-    home.mkdir()
-    return {
-        "PATH": os.environ["PATH"],
-        "HOME": str(home),
-        "XDG_RUNTIME_DIR": str(home),
-        "TMPDIR": str(tmp_path),
-        "PYTHONPATH": os.pathsep.join(sys.path),
-    }
-
-
-def skopeo(*arguments: str, env: dict[str, str]) -> bytes:
-    """skopeo's stdout; fails the test with its stderr."""
-    result = subprocess.run(["skopeo", *arguments], env=env, capture_output=True, check=False, timeout=1800)
-    assert result.returncode == 0, result.stderr.decode(errors="replace")
-    return result.stdout
+    return child_environment(tmp_path)
 
 
 def sha256_file(path: Path) -> str:
@@ -158,18 +75,6 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: file.read(1 << 20), b""):
             digest.update(block)
     return f"sha256:{digest.hexdigest()}"
-
-
-def golden_push(*arguments: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """``golden image push ARGUMENTS`` as a user runs it (a process of its own)."""
-    return subprocess.run(
-        [sys.executable, "-m", "dsdl_golden", "image", "push", *arguments],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-    )
 
 
 def test_push_keeps_the_digests(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -41,7 +43,7 @@ SETTING_NAMES = frozenset(
     }
 )
 #: Variables of other tools that change what a test does or where it writes: the caller's proxy (a
-#: request to loopback would go through it), CA bundles that replace a test's own (requests), package
+#: request to loopback would go through it), CA bundles that replace a test's own (requests, OpenSSL), package
 #: managers' settings (the tests run Poetry in-process), Python's start-up settings (a child with the
 #: caller's PYTHONPATH or PYTHONWARNINGS), matplotlib's backend and the XDG directories (they would
 #: bypass each test's own HOME).
@@ -52,6 +54,8 @@ FOREIGN_NAMES = frozenset(
         *(f"{proxy}_PROXY" for proxy in ("HTTP", "HTTPS", "FTP", "ALL", "NO")),
         "REQUESTS_CA_BUNDLE",
         "CURL_CA_BUNDLE",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
         "MPLBACKEND",
         "MPLCONFIGDIR",
         "HYPOTHESIS_STORAGE_DIRECTORY",
@@ -173,6 +177,17 @@ def connector_settings(
     return make
 
 
+def hec_environment(emulator: SplunkEmulator, spool: Path, token: str) -> dict[str, str]:
+    """Settings that send telemetry to ``emulator`` with HEC ``token``, over TLS verified against its CA."""
+    return {
+        "splunk_hec_enabled": "true",
+        "splunk_hec_url": emulator.hec_url,
+        "splunk_hec_token": token,
+        "GOLDEN_TLS_VERIFY": str(emulator.ca_bundle),
+        "GOLDEN_SPOOL_DIR": str(spool),
+    }
+
+
 def events_of_type(emulator: SplunkEmulator, kind: str) -> list[dict[str, Any]]:
     """The lifecycle's and runtime's events of ``type`` ``kind`` in the events index."""
     return [
@@ -264,3 +279,92 @@ def churn_request(frame: pd.DataFrame, algo: str, model_name: str, **params: str
     meta["options"]["params"] = {"algo": algo, **params}
     meta["options"]["model_name"] = model_name
     return {"data": frame.to_csv(index=False), "meta": meta}
+
+
+class ConnectProxy:
+    """An HTTP proxy on loopback that tunnels ``CONNECT`` requests, as corporate proxies do, and
+    records them; with ``credentials`` it answers 407 unless the request carries them."""
+
+    def __init__(self, credentials: str | None = None) -> None:
+        self.expected = (
+            None if credentials is None else "Basic " + base64.b64encode(credentials.encode()).decode()
+        )
+        self.tunnels: list[str] = []
+        self.authorizations: list[str | None] = []
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+        self._sockets: list[socket.socket] = []
+        threading.Thread(target=self._accept, name="connect-proxy", daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            self._sockets.append(client)
+            threading.Thread(target=self._tunnel, args=(client,), daemon=True).start()
+
+    def _tunnel(self, client: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = client.recv(4096)
+            if not chunk:
+                return
+            head += chunk
+        lines = head.split(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")
+        method, target, _ = lines[0].split(" ")
+        headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+        self.authorizations.append(headers.get("Proxy-Authorization"))
+        if method != "CONNECT":
+            client.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+            return
+        if self.expected is not None and headers.get("Proxy-Authorization") != self.expected:
+            client.sendall(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
+            return
+        self.tunnels.append(target)
+        host, port = target.rsplit(":", 1)
+        upstream = socket.create_connection((host, int(port)))
+        self._sockets.append(upstream)
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        threading.Thread(target=_pump, args=(upstream, client), daemon=True).start()
+        _pump(client, upstream)
+
+    def close(self) -> None:
+        self._server.close()
+        for open_socket in self._sockets:
+            open_socket.close()
+
+    def __enter__(self) -> ConnectProxy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _pump(source: socket.socket, destination: socket.socket) -> None:
+    """Copy bytes from ``source`` to ``destination`` until either side closes."""
+    with contextlib.suppress(OSError):
+        while chunk := source.recv(65536):
+            destination.sendall(chunk)
+    with contextlib.suppress(OSError):
+        destination.shutdown(socket.SHUT_WR)
+
+
+def contract_module(*, fit: str = "return {}", imports: str = "") -> str:
+    """The smallest module of DSDL's contract (every function, nothing trained); ``fit`` is the body
+    of its ``fit`` on one line (``"time.sleep(2); return {}"``), ``imports`` its first lines."""
+    return f"""{imports}
+def init(df, param):
+    return {{}}
+def fit(model, df, param):
+    {fit}
+def apply(model, df, param):
+    return df
+def save(model, name):
+    return model
+def load(name):
+    return {{}}
+def summary(model=None):
+    return {{"version": {{}}}}
+"""

@@ -1,4 +1,5 @@
-"""skopeo, the daemonless image copier: push an OCI archive keeping its digests, read a manifest back.
+"""skopeo, the daemonless image copier: push an OCI archive keeping its digests (signed by
+:mod:`dsdl_golden._cli.signing` when asked), read a manifest back.
 
 Credentials reach skopeo only as an auth file (:mod:`dsdl_golden._cli.registry_auth`); everything
 skopeo prints passes through :meth:`~dsdl_golden._cli.registry_auth.RegistryAuth.redact` first.
@@ -12,19 +13,20 @@ import re
 import shlex
 import shutil
 import subprocess
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TextIO
 
 from dsdl_golden._cli.registry_auth import RegistryAuth
 
-__all__ = ["INSTALL_HINT", "Skopeo", "SkopeoError", "fatal_message", "find_skopeo"]
+__all__ = ["INSTALL_HINT", "Skopeo", "SkopeoError", "fatal_message", "find_skopeo", "log_messages"]
 
 INSTALL_HINT: Final = (
     "skopeo is not installed (not found on PATH): install it with `apt-get install skopeo` "
     "(Debian/Ubuntu; `dnf install skopeo` on Fedora/RHEL)"
 )
-_FATAL: Final = re.compile(r'level=fatal msg="((?:[^"\\]|\\.)*)"')
+_LOG: Final = re.compile(r'level=(?P<level>[a-z]+) msg="(?P<message>(?:[^"\\]|\\.)*)"')
 _ESCAPE: Final = re.compile(r"\\(.)")
 _TAIL: Final = 20
 
@@ -41,13 +43,23 @@ def find_skopeo() -> str:
     return executable
 
 
+def log_messages(lines: Iterable[str], level: str) -> list[str]:
+    """The ``msg`` of each of skopeo's log lines (``time=... level=LEVEL msg="..."``) at ``level``,
+    unescaped."""
+    matches = (_LOG.search(line) for line in lines)
+    return [
+        _ESCAPE.sub(r"\1", match.group("message"))
+        for match in matches
+        if match is not None and match.group("level") == level
+    ]
+
+
 def fatal_message(lines: list[str]) -> str:
     """What skopeo's output says went wrong: the ``msg`` of its last ``level=fatal`` line, else its last
     non-empty line."""
-    for line in reversed(lines):
-        match = _FATAL.search(line)
-        if match:
-            return _ESCAPE.sub(r"\1", match.group(1))
+    fatal = log_messages(lines, "fatal")
+    if fatal:
+        return fatal[-1]
     return next((line.strip() for line in reversed(lines) if line.strip()), "no message")
 
 
@@ -59,8 +71,8 @@ class Skopeo:
     auth: RegistryAuth
     tls_verify: bool
 
-    def push_command(self, archive: Path, reference: str) -> list[str]:
-        """``skopeo copy --preserve-digests oci-archive:ARCHIVE docker://REFERENCE``: the manifest goes
+    def copy_command(self, source: str, reference: str, options: Sequence[str] = ()) -> list[str]:
+        """``skopeo copy --preserve-digests ... OPTIONS SOURCE docker://REFERENCE``: the manifest goes
         to the registry byte for byte (skopeo fails rather than convert it)."""
         command = [
             self.executable,
@@ -70,7 +82,7 @@ class Skopeo:
         ]
         if self.auth.authfile is not None:
             command += ["--dest-authfile", str(self.auth.authfile)]
-        return [*command, f"oci-archive:{archive}", f"docker://{reference}"]
+        return [*command, *options, source, f"docker://{reference}"]
 
     def inspect_command(self, reference: str) -> list[str]:
         """``skopeo inspect --raw docker://REFERENCE``: the registry's manifest, as stored."""
@@ -79,10 +91,10 @@ class Skopeo:
             command += ["--authfile", str(self.auth.authfile)]
         return [*command, f"docker://{reference}"]
 
-    def push(self, archive: Path, reference: str, log: TextIO) -> None:
-        """Push ``archive`` to ``reference``; the command and skopeo's progress go to ``log``, redacted.
-        Raises :class:`SkopeoError` with skopeo's message when it fails."""
-        command = self.push_command(archive, reference)
+    def push(self, archive: Path, reference: str, log: TextIO, options: Sequence[str] = ()) -> None:
+        """Push ``archive`` to ``reference`` (with skopeo's copy ``options``); the command and skopeo's
+        progress go to ``log``, redacted. Raises :class:`SkopeoError` with skopeo's message when it fails."""
+        command = self.copy_command(f"oci-archive:{archive}", reference, options)
         print(f"running: {self.auth.redact(shlex.join(command))}", file=log, flush=True)
         tail: collections.deque[str] = collections.deque(maxlen=_TAIL)
         with subprocess.Popen(

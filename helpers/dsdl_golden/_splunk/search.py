@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import http.client
 import json
 import re
 import ssl
@@ -12,9 +13,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
+import splunklib
 from splunklib import binding, client, results
 
+from dsdl_golden._proxy import Proxy, proxy_for
 from dsdl_golden._replies import body_summary
 from dsdl_golden._splunk.errors import (
     SplunkAuthenticationError,
@@ -184,14 +188,56 @@ def _tls_context(verify: bool | Path, deadline: Deadline) -> ssl.SSLContext:
     return context
 
 
+def _tunnelled_handler(
+    proxy: Proxy, context: ssl.SSLContext, timeout: float
+) -> Callable[..., dict[str, Any]]:
+    """splunk-sdk's default handler, through ``proxy``: a ``CONNECT`` tunnel, TLS to Splunk inside it."""
+
+    def request(url: str, message: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        target = urlsplit(url)
+        connection = http.client.HTTPSConnection(proxy.host, proxy.port, timeout=timeout, context=context)
+        connection.set_tunnel(target.hostname or "", target.port or 443, headers=proxy.headers)
+        body = message.get("body", "")
+        headers = {
+            "Content-Length": str(len(body)),
+            "Host": target.hostname or "",
+            "User-Agent": f"splunk-sdk-python/{splunklib.__version__}",
+            "Accept": "*/*",
+            "Connection": "Close",
+            **dict(message["headers"]),
+        }
+        try:
+            connection.request(message.get("method", "GET"), urlunsplit(("", "", *target[2:])), body, headers)
+            response = connection.getresponse()
+        except OSError as error:
+            connection.close()
+            if isinstance(error, TimeoutError | ssl.SSLError):
+                raise
+            raise OSError(f"through the proxy {proxy.url}: {error}") from None
+        return {
+            "status": response.status,
+            "reason": response.reason,
+            "headers": response.getheaders(),
+            "body": binding.ResponseReader(response),
+        }
+
+    return request
+
+
 def _timed_handler(access: Access, deadline: Deadline) -> Callable[..., dict[str, Any]]:
     """A splunk-sdk HTTP handler whose every request, from connecting to the last byte of the
     response, is bounded by ``deadline`` (splunk-sdk's default handler has no timeout at all: a
-    stalled splunkd would block forever)."""
+    stalled splunkd would block forever), through the proxy of ``HTTPS_PROXY`` unless ``NO_PROXY``
+    names Splunk's host."""
     context = _tls_context(access.verify, deadline)
+    proxy = proxy_for(access.url)
 
     def request(url: str, message: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        send = binding.handler(timeout=deadline.request_timeout(), verify=True, context=context)
+        send = (
+            binding.handler(timeout=deadline.request_timeout(), verify=True, context=context)
+            if proxy is None
+            else _tunnelled_handler(proxy, context, deadline.request_timeout())
+        )
         try:
             response: dict[str, Any] = send(url, message, **kwargs)
         except TimeoutError:

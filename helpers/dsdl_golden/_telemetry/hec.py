@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import urllib3
 
+from dsdl_golden._proxy import proxy_for
 from dsdl_golden._replies import body_summary
 from dsdl_golden.config import Secret, has_credentials, without_credentials
 
@@ -164,13 +165,21 @@ class HecTransport:
         self.timeout = timeout
         self._token = token
         self._channel: str | None = None
-        self._pool = urllib3.PoolManager(
-            num_pools=1,
-            maxsize=1,
-            retries=False,
-            timeout=urllib3.Timeout(connect=min(timeout, 5.0), read=timeout),
+        pool_arguments: dict[str, Any] = {
+            "num_pools": 1,
+            "maxsize": 1,
+            "retries": False,
+            "timeout": urllib3.Timeout(connect=min(timeout, 5.0), read=timeout),
             **tls_pool_arguments(verify),
+        }
+        proxy = proxy_for(self.base_url)
+        self._pool = (
+            urllib3.PoolManager(**pool_arguments)
+            if proxy is None
+            else urllib3.ProxyManager(proxy.url, proxy_headers=proxy.headers, **pool_arguments)
         )
+        if proxy is not None:
+            logger.info("HEC %s is reached through the proxy %s (HTTPS_PROXY)", self.base_url, proxy.url)
         if verify is False:
             logger.warning("TLS verification of %s is off (GOLDEN_TLS_VERIFY)", self.base_url)
 

@@ -1,8 +1,13 @@
 #!/bin/sh
 # The image's entrypoint (under tini): DSDL's bootstrap_fast.sh behaviour (dsdl-contract.md §1.4).
 #   1. back up /srv/notebooks once per image version (DSDL's bootstrap_backup.sh);
-#   2. refresh /srv/app from /dltk/app and copy the shipped notebooks into /srv/notebooks;
+#   2. refresh /srv/app from /dltk/app and /srv/notebooks from /dltk/notebooks, keeping the user's
+#      files: DSDL copies over them, dsdl_golden.refresh copies only what is missing, what the image
+#      installed and nobody changed, and DSDL's entry points (main.py, __init__.py), and says what it kept;
 #   3. give an arbitrary user id a passwd entry (OpenShift, DSDL's Kubernetes mode);
+#   3b. trust corporate CAs with no rebuild: every *.pem and *.crt mounted in /etc/golden/ca-certificates
+#      and the PEM files GOLDEN_EXTRA_CA_CERTS names (space separated), with the system's CAs, for Python's
+#      ssl, urllib3, requests, pip and splunk-sdk (SSL_CERT_FILE, REQUESTS_CA_BUNDLE, PIP_CERT);
 #   4. TLS for the API and Jupyter unless ENABLE_HTTPS is false: a key and certificate made here at the
 #      first start (no key is in the image) unless mounted at /dltk/.jupyter/dltk.{key,pem} or given
 #      by API_SSL_KEY / API_SSL_CERT;
@@ -21,14 +26,30 @@ if [ -d /srv/notebooks ] && [ "$(cat /srv/version.md 2>/dev/null || true)" != "$
 fi
 echo "$version" > /srv/version.md
 
-mkdir -p /srv/app
 find /srv/app -type d -name __pycache__ -prune -exec rm -rf {} + 2>/dev/null || true
-cp -RT /dltk/app /srv/app
-cp -R /dltk/notebooks /srv
+python3 -m dsdl_golden.refresh /dltk/app /srv/app --always main.py --always __init__.py
+python3 -m dsdl_golden.refresh /dltk/notebooks /srv/notebooks
 
 uid=$(id -u)
 if [ -w /etc/passwd ] && ! grep -q "^[^:]*:[^:]*:$uid:" /etc/passwd; then
     echo "dltk:x:$uid:0:dltk user:/dltk:/sbin/nologin" >> /etc/passwd
+fi
+
+extra_cas=$(find /etc/golden/ca-certificates -maxdepth 1 \( -name '*.pem' -o -name '*.crt' \) 2>/dev/null | sort)
+for ca in ${GOLDEN_EXTRA_CA_CERTS:-}; do
+    if [ ! -s "$ca" ]; then
+        echo "bootstrap: GOLDEN_EXTRA_CA_CERTS names $ca, which is not a readable PEM file: mount it or fix the name" >&2
+        exit 1
+    fi
+    extra_cas="$extra_cas $ca"
+done
+if [ -n "$(echo $extra_cas)" ]; then
+    bundle=/dltk/.golden-ca-bundle.pem
+    # shellcheck disable=SC2086 # one file name per word
+    cat /etc/ssl/certs/ca-certificates.crt $extra_cas > "$bundle"
+    export SSL_CERT_FILE="$bundle" REQUESTS_CA_BUNDLE="$bundle" PIP_CERT="$bundle" CURL_CA_BUNDLE="$bundle"
+    # shellcheck disable=SC2086
+    echo "bootstrap: trusting the system's CAs and those of" $extra_cas
 fi
 
 https=true
