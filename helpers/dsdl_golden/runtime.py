@@ -188,6 +188,15 @@ class ModelApi:
         )
 
 
+def _start_telemetry() -> None:
+    """Start delivering now: events an earlier process left in the spool (a stop, a crash, HEC down)
+    go out at start, not at the first request; a telemetry that cannot start never stops the API."""
+    try:
+        telemetry_helper.get_telemetry()
+    except Exception as error:
+        logger.warning("telemetry is not started: %s", error)
+
+
 async def _refused(request: Request, error: Exception) -> Response:
     return JSONResponse({"detail": str(error)}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
@@ -219,6 +228,7 @@ def create_app(settings: Settings | None = None, environ: Mapping[str, str] | No
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tracing = start_tracing(app, env)
+        await run_in_threadpool(_start_telemetry)
         if settings.registry == "mlflow":  # the first fit would wait seconds for MLflow's import
             from dsdl_golden._lifecycle.registration import warm_up_registry
 

@@ -283,6 +283,7 @@ def test_a_ca_outside_the_system_trust_is_refused_until_it_is_given_to_the_conta
         assert time.monotonic() < deadline, logs(refused.name)[-3000:]
         time.sleep(0.5)
     assert fit_events(splunk, "template_empresa_base_untrusted") == []
+    podman("rm", "-f", "-t", "2", refused.name)  # the host's network: one API on port 5000 at a time
 
     for name, options, environment in [
         ("by_variable", (), {"GOLDEN_EXTRA_CA_CERTS": "/run/golden-ca.pem"}),
@@ -294,6 +295,7 @@ def test_a_ca_outside_the_system_trust_is_refused_until_it_is_given_to_the_conta
         frame, meta = churn(name)
         assert trusting.call("/fit", frame, meta)["status"] == "success"
         wait_for_fit_event(trusting, splunk, f"template_empresa_base_{name}")
+        podman("rm", "-f", "-t", "2", trusting.name)
 
 
 def test_a_ca_file_that_is_not_there_stops_the_start_with_its_name(start: Any) -> None:

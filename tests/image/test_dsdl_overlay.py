@@ -250,6 +250,8 @@ def test_it_runs_as_the_images_user_with_dsdl_golden_installed(built: Built) -> 
         f"test -x {entrypoint[0]} && test -x {entrypoint[-1]} && echo entrypoint; "
         "grep ^dltk: /etc/passwd; test -w /srv && test -w /dltk/app && echo writable"
     )
+    image_line = lines.pop(3)  # golden --version names the image too (its /etc/golden/image.json)
+    assert image_line.startswith(f"image {SPEC.raw['image']['name']} {SPEC.version} (revision ")
     assert lines == [
         "1001",
         "0",

@@ -12,10 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from golden_testing import child_environ, contract_module, hec_environment
+from golden_testing import child_environ, contract_module, hec_environment, serve
 
+from dsdl_golden import telemetry_helper
 from dsdl_golden._cli.dev import runtime_command
+from dsdl_golden.config import load_settings
 from dsdl_golden.emulator import SplunkEmulator
+from dsdl_golden.runtime import create_app
 from dsdl_golden.workspace import lay_out
 
 TOKEN = "api-9e4d2c71-stop-token"
@@ -83,3 +86,20 @@ def test_sigterm_lets_the_request_in_flight_finish_and_flushes_its_telemetry(
     assert [(event["path"], event["status"]) for event in requests_seen] == [("/fit", "success")], output[
         -2000:
     ]
+
+
+def test_events_an_earlier_process_left_in_the_spool_go_out_when_the_api_starts(
+    srv: Path, telemetry_to_emulator: SplunkEmulator
+) -> None:
+    splunk = telemetry_to_emulator
+    splunk.inject_fault(listener="hec", path="/services/collector/event", status=503, times=None)
+    telemetry_helper.log_event({"type": "left_behind"})
+    assert not telemetry_helper.get_telemetry().close(timeout=1)  # as at a stop: the event stays spooled
+    splunk.clear_faults()
+    telemetry_helper._telemetry = None  # the API's process: it has not sent anything yet
+    environment = {"api_token": TOKEN, "GOLDEN_SRV_DIR": str(srv)}
+    with serve(create_app(load_settings(environment), environment)):
+        deadline = time.monotonic() + 30
+        while not [event for event in splunk.events(index="main") if event["event"]["type"] == "left_behind"]:
+            assert time.monotonic() < deadline, "the spooled event was not sent at start"
+            time.sleep(0.1)
