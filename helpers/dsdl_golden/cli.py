@@ -476,7 +476,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "image",
-        "publish the built image (push ARCHIVE to a registry, signed or not) and write a signature policy",
+        "publish the image (push, sign) and write a signature policy",
         _run_image,
         _image_arguments,
     ),
