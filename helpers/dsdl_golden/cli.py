@@ -320,6 +320,22 @@ def _run_dev(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _health_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ready", action="store_true", help="ask /readyz (can it serve models?) instead of /healthz (alive?)"
+    )
+    parser.add_argument(
+        "--port", type=_port, default=5000, metavar="N", help="the API's port on 127.0.0.1 (5000)"
+    )
+    parser.add_argument("--timeout", type=_positive, default=5.0, metavar="S", help="seconds to wait (5)")
+
+
+def _run_health(args: argparse.Namespace) -> int:
+    from dsdl_golden._cli.health import run
+
+    return run(args)
+
+
 def _reference(text: str) -> object:
     from dsdl_golden._cli.push import parse_reference
 
@@ -473,6 +489,12 @@ COMMANDS: tuple[Command, ...] = (
         "run the model API, JupyterLab and a Splunk emulator locally",
         _run_dev,
         _dev_arguments,
+    ),
+    Command(
+        "health",
+        "probe the model API on this machine: the image's health check",
+        _run_health,
+        _health_arguments,
     ),
     Command(
         "image",

@@ -9,20 +9,14 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
+from goldenimage.oci import open_archive
+
 __all__ = ["differences"]
 
 
 def _read(archive: Path) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
     """The config and the (digest, compressed bytes) of each layer, in order."""
-    with tarfile.open(archive) as image:
-
-        def blob(digest: str) -> bytes:
-            member = image.extractfile(f"blobs/sha256/{digest.removeprefix('sha256:')}")
-            assert member is not None
-            return member.read()
-
-        index = json.loads(image.extractfile("index.json").read())  # type: ignore[union-attr]
-        manifest = json.loads(blob(index["manifests"][0]["digest"]))
+    with open_archive(archive) as (manifest, blob):
         config = json.loads(blob(manifest["config"]["digest"]))
         layers = [(layer["digest"], blob(layer["digest"])) for layer in manifest["layers"]]
     return config, layers

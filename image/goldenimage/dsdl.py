@@ -24,6 +24,7 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from goldenimage.build import golden_files
 from goldenimage.pyenv import build_wheel
@@ -249,6 +250,20 @@ def _layout_commands(spec: ImageSpec, rootfs: Path, passwd: list[str]) -> str:
     return " && \\\n    ".join(commands)
 
 
+def _healthcheck_instruction(check: Mapping[str, Any]) -> str:
+    """The HEALTHCHECK arguments: its options, then ``CMD`` in exec form."""
+    kind, *command = check["test"]
+    if kind != "CMD":
+        raise ValueError(
+            f"image/spec.toml: config.healthcheck.test must start with CMD (exec form), not {kind!r}"
+        )
+    options = " ".join(
+        f"--{option.replace('_', '-')}={check[f'{option}_seconds']}s"
+        for option in ("interval", "timeout", "start_period")
+    )
+    return f"{options} --retries={check['retries']} CMD {json.dumps(command)}"
+
+
 def render_dockerfile(
     spec: ImageSpec,
     overlay: Overlay,
@@ -294,6 +309,7 @@ def render_dockerfile(
         "PORTS": " ".join(str(port) for port in config["ports"]),
         "VOLUMES": json.dumps(list(config["volumes"])),
         "STOP_SIGNAL": config["stop_signal"],
+        "HEALTHCHECK": _healthcheck_instruction(config["healthcheck"]),
         "ENTRYPOINT": json.dumps(list(config["entrypoint"])),
     }
 

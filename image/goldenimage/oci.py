@@ -9,10 +9,12 @@ fixed times and owners.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import tarfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +23,7 @@ from typing import Any
 from goldenimage.layers import Layer
 from goldenimage.spec import ImageSpec
 
-__all__ = ["Image", "image_config", "write_archive"]
+__all__ = ["Image", "healthcheck", "image_config", "open_archive", "write_archive"]
 
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 CONFIG = "application/vnd.oci.image.config.v1+json"
@@ -51,6 +53,19 @@ def created(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def healthcheck(check: dict[str, Any]) -> dict[str, Any]:
+    """Docker's ``Healthcheck`` (durations in nanoseconds), an extension of the OCI config that Docker
+    honours (moby's docker-image-spec, ``DockerOCIImageConfigExt``)."""
+    seconds = 1_000_000_000
+    return {
+        "Test": list(check["test"]),
+        "Interval": check["interval_seconds"] * seconds,
+        "Timeout": check["timeout_seconds"] * seconds,
+        "StartPeriod": check["start_period_seconds"] * seconds,
+        "Retries": check["retries"],
+    }
+
+
 def image_config(spec: ImageSpec, layers: tuple[Layer, ...], epoch: int, revision: str) -> dict[str, Any]:
     """The OCI image config: the spec's runtime settings, labels, the layers' diff_ids and history."""
     settings = spec.config
@@ -76,6 +91,7 @@ def image_config(spec: ImageSpec, layers: tuple[Layer, ...], epoch: int, revisio
             "ExposedPorts": {f"{port}/tcp": {} for port in settings["ports"]},
             "Volumes": {volume: {} for volume in settings["volumes"]},
             "StopSignal": settings["stop_signal"],
+            "Healthcheck": healthcheck(settings["healthcheck"]),
             "Labels": labels,
         },
         "rootfs": {"type": "layers", "diff_ids": [layer.diff_id for layer in layers]},
@@ -176,3 +192,21 @@ def write_archive(
             else:
                 _add(archive, name, data, path, epoch)
     return Image(destination, manifest_digest, config_digest, layers)
+
+
+@contextlib.contextmanager
+def open_archive(archive: Path) -> Iterator[tuple[dict[str, Any], Callable[[str], bytes]]]:
+    """The manifest of the single image in an OCI archive, and a reader of the archive's blobs by digest."""
+    with tarfile.open(archive) as image:
+
+        def read(name: str) -> bytes:
+            member = image.extractfile(name)
+            if member is None:
+                raise ValueError(f"{archive}: {name} is no file")
+            return member.read()
+
+        def blob(digest: str) -> bytes:
+            return read(f"blobs/sha256/{digest.removeprefix('sha256:')}")
+
+        index = json.loads(read("index.json"))
+        yield json.loads(blob(index["manifests"][0]["digest"])), blob

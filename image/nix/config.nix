@@ -1,6 +1,6 @@
 # The image's OCI config section (User, WorkingDir, Entrypoint, Env, ExposedPorts, Volumes,
-# StopSignal, Labels), derived from image/spec.toml exactly as goldenimage.oci.image_config writes
-# it for the daemonless image. Pure: builtins only, so Debian's Nix 2.8 evaluates it in CI without
+# StopSignal, Healthcheck, Labels), derived from image/spec.toml exactly as
+# goldenimage.oci.image_config writes it for the daemonless image. Pure: builtins only, so Debian's Nix 2.8 evaluates it in CI without
 # nixpkgs (tests/image/test_nix.py compares it with the Python builder field by field).
 #
 #   spec      image/nix/spec.nix of the repository root
@@ -26,6 +26,17 @@ in
   ExposedPorts = toAttrs (map (port: "${toString port}/tcp") settings.ports);
   Volumes = toAttrs settings.volumes;
   StopSignal = settings.stop_signal;
+  Healthcheck = let
+    check = settings.healthcheck;
+    seconds = 1000000000;
+  in
+  {
+    Test = check.test;
+    Interval = check.interval_seconds * seconds;
+    Timeout = check.timeout_seconds * seconds;
+    StartPeriod = check.start_period_seconds * seconds;
+    Retries = check.retries;
+  };
   Labels = {
     "org.opencontainers.image.title" = spec.image.title;
     "org.opencontainers.image.description" = spec.image.description;

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import http.server
 import json
+import socket
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -12,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import pytest
+
+from dsdl_golden import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_NOTEBOOK = ROOT / "template" / "template_empresa_base.ipynb"
@@ -19,6 +23,24 @@ CHURN_CSV = ROOT / "template" / "data" / "churn_sample.csv"
 CHURN_META = ROOT / "template" / "data" / "churn_sample.json"
 CHURN_FEATURES = ["tenure", "monthly_charges", "contract", "payment_method", "support_calls"]
 TOKEN = "api-7c1e55b0-DISTINCTIVE-token"
+
+Capture = pytest.CaptureFixture[str]
+
+
+def golden(capsys: Capture, *argv: str | Path) -> tuple[int, str, str]:
+    """Run ``golden argv`` in this process; returns the status, stdout and stderr."""
+    status = cli.main([str(arg) for arg in argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
 
 #: A module honouring DSDL's contract, without heavy imports.
 GOOD_MODULE = """

@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_testing import CHURN_CSV, CHURN_FEATURES, CHURN_META, TOKEN, stub_api
+from cli_testing import CHURN_CSV, CHURN_FEATURES, CHURN_META, TOKEN, Capture, closed_port, golden, stub_api
 from golden_testing import serve
 
-from dsdl_golden import cli
 from dsdl_golden._lifecycle.params import MLSPL_LIMITS
 from dsdl_golden.config import load_settings
 from dsdl_golden.emulator.tls import write_tls_files
@@ -21,23 +20,8 @@ from dsdl_golden.runtime import create_app
 
 pytestmark = pytest.mark.integration
 
-Capture = pytest.CaptureFixture[str]
 FIT = ["--algo", "template_empresa_base", "--target", "churn", "--model-name", "churn"]
 FAST = ["--param", "n_estimators=10"]
-
-
-def golden(capsys: Capture, *argv: str | Path) -> tuple[int, str, str]:
-    """Run ``golden argv``; returns the status, stdout and stderr."""
-    status = cli.main([str(arg) for arg in argv])
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def csv_rows(text: str) -> list[list[str]]:

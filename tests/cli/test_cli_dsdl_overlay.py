@@ -146,12 +146,14 @@ def test_the_dockerfile_is_dsdls_style_with_the_specs_settings(overlaid: tuple[P
         "ARG REQUIREMENTS_PYTHON_SPECIFIC",
     ]
     config = SPEC.config
-    assert instructions[-6:] == [
+    assert instructions[-7:] == [
         f"USER {config['user']}",
         f"WORKDIR {config['workdir']}",
         "EXPOSE " + " ".join(map(str, config["ports"])),
         f"VOLUME {json.dumps(config['volumes'])}",
         f"STOPSIGNAL {config['stop_signal']}",
+        "HEALTHCHECK --interval=30s --timeout=10s --start-period=120s --retries=3"
+        ' CMD ["/opt/venv/bin/golden", "health"]',
         f"ENTRYPOINT {json.dumps(config['entrypoint'])}",
     ]
     for name, value in config["env"].items():

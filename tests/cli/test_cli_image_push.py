@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_testing import Capture, golden
 from oci_testing import archive_manifest, tiny_archive
 
 from dsdl_golden import cli
 from dsdl_golden._cli.push import Reference
-
-Capture = pytest.CaptureFixture[str]
 
 REF = "127.0.0.1:5999/dsdl/golden-cpu-empresa:test"
 USER = "pusher"
@@ -100,12 +99,6 @@ def push(capsys: Capture, archive: Path) -> Push:
 
 def calls(record: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in record.read_text().splitlines()] if record.exists() else []
-
-
-def golden(capsys: Capture, *argv: str | Path) -> tuple[int, str, str]:
-    status = cli.main([str(arg) for arg in argv])
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def make_project(root: Path, version: str = "9.9.9") -> Path:

@@ -197,6 +197,14 @@ def test_the_archive_is_reproducible_consistent_and_diffable(tmp_path: Path) -> 
     }
     assert config["rootfs"]["diff_ids"] == [layer.diff_id for layer in layers]
     assert config["config"]["Labels"]["org.opencontainers.image.revision"] == "abc"
+    # Docker's health check, durations in nanoseconds (the container test runs its command in the image)
+    assert config["config"]["Healthcheck"] == {
+        "Test": ["CMD", "/opt/venv/bin/golden", "health"],
+        "Interval": 30_000_000_000,
+        "Timeout": 10_000_000_000,
+        "StartPeriod": 120_000_000_000,
+        "Retries": 3,
+    }
     assert docker[0]["RepoTags"] == [f"localhost/{SPEC.reference}"]
     assert differences(one.archive, two.archive) == []
 

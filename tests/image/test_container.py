@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import urllib3
+from oci_testing import archive_config
 
 from dsdl_golden.emulator import SplunkEmulator
 from goldenimage.spec import load_spec
@@ -186,11 +187,16 @@ def churn(model_name: str) -> tuple[pd.DataFrame, dict[str, Any]]:
 
 
 def test_the_api_fits_and_applies_the_template_over_https_and_reports_to_splunk(
-    start: Any, splunk: SplunkEmulator
+    start: Any, splunk: SplunkEmulator, image_archive: Path
 ) -> None:
     container = start()
     container.wait_for_api()
     print(f"\nthe API answered {container.answered_after:.2f} s after podman run")
+    # The image's health check, run as Docker runs it: with the container's environment, not the bootstrap's.
+    check = archive_config(image_archive)["config"]["Healthcheck"]
+    assert check["Test"][0] == "CMD"
+    healthy = container.exec(*check["Test"][1:])
+    assert healthy.startswith("healthy: https://127.0.0.1:5000/healthz answered 200"), healthy
     frame, meta = churn("container_v1")
     fitted = container.call("/fit", frame, meta)
     assert (fitted["status"], fitted["message"]) == ("success", "/fit done successfully"), fitted["message"]
@@ -226,6 +232,9 @@ def test_an_arbitrary_user_id_in_group_0_works_over_http(start: Any) -> None:
     container = start("--user", "4242:0", ENABLE_HTTPS="false")
     container.wait_for_api(https=False)
     assert container.exec("id", "-u").strip() == "4242"
+    assert container.exec("golden", "health", "--ready").startswith(
+        "healthy: http://127.0.0.1:5000/readyz answered 200"
+    )
     frame, meta = churn("arbitrary_uid")
     assert container.call("/fit", frame, meta)["status"] == "success"
     assert "4242:0" in container.exec("cat", "/etc/passwd")

@@ -3,6 +3,8 @@ TLS verified end to end), ``NO_PROXY`` is honoured, and the proxy's password is 
 
 from __future__ import annotations
 
+import fcntl
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -67,6 +69,52 @@ def test_telemetry_tunnels_through_the_proxy(
     assert [event["event"]["type"] for event in server.events(index="main")] == ["proxied"]
     hec_port = server.hec_url.rsplit(":", 1)[1]
     assert proxy.tunnels == [f"127.0.0.1:{hec_port}"]
+
+
+def wait_until_unlocked(lock: Path) -> None:
+    """Until no process or spool holds ``lock`` (flock), as the next start's spool finds it."""
+    deadline = time.monotonic() + 30
+    with lock.open("rb") as file:
+        while True:
+            try:
+                fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                assert time.monotonic() < deadline, f"{lock} is still held"
+                time.sleep(0.05)
+                continue
+            fcntl.flock(file, fcntl.LOCK_UN)
+            return
+
+
+def test_a_proxy_that_stalls_after_connect_neither_holds_up_the_stop_nor_loses_events(
+    server: SplunkEmulator, settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hec = f"127.0.0.1:{server.hec_url.rsplit(':', 1)[1]}"
+    with ConnectProxy(stall=True) as stalling:
+        monkeypatch.setenv("HTTPS_PROXY", stalling.url)
+        telemetry_helper.configure(settings())
+        telemetry_helper.log_event({"type": "stalled"})  # returns: the event is in the spool
+        deadline = time.monotonic() + 30
+        while stalling.stalled == 0:
+            assert time.monotonic() < deadline, "telemetry never tried the proxy"
+            time.sleep(0.02)
+        assert stalling.tunnels == [hec]
+        assert not telemetry_helper.flush(1), "nothing can be delivered while the proxy stalls"
+        stopped = telemetry_helper.get_telemetry()
+        assert stopped.delivery is not None
+        stopped.close(timeout=0.2)
+        # The stop returned while the request is still stalled (it would time out after 10 s).
+        assert stalling.stalled == 1
+    # The proxy is gone, the request fails, and its thread hands the spool over to the next start.
+    wait_until_unlocked(stopped.delivery.spool.own_directory / "lock")
+    assert server.events(index="main") == []
+    monkeypatch.delenv("HTTPS_PROXY")
+    telemetry_helper.configure(settings())  # the next start, without the proxy, sends what was spooled
+    try:
+        assert telemetry_helper.flush(30)
+    finally:
+        telemetry_helper.configure(settings(splunk_hec_enabled="false"))
+    assert [event["event"]["type"] for event in server.events(index="main")] == ["stalled"]
 
 
 def test_no_proxy_sends_straight_to_splunk(

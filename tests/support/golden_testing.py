@@ -283,9 +283,13 @@ def churn_request(frame: pd.DataFrame, algo: str, model_name: str, **params: str
 
 class ConnectProxy:
     """An HTTP proxy on loopback that tunnels ``CONNECT`` requests, as corporate proxies do, and
-    records them; with ``credentials`` it answers 407 unless the request carries them."""
+    records them; with ``credentials`` it answers 407 unless the request carries them; with ``stall``
+    it answers ``200 Connection established`` and then neither forwards nor answers anything until the
+    client or the proxy closes (``stalled``: how many such tunnels are open)."""
 
-    def __init__(self, credentials: str | None = None) -> None:
+    def __init__(self, credentials: str | None = None, *, stall: bool = False) -> None:
+        self.stall = stall
+        self.stalled = 0
         self.expected = (
             None if credentials is None else "Basic " + base64.b64encode(credentials.encode()).decode()
         )
@@ -323,6 +327,14 @@ class ConnectProxy:
             client.sendall(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
             return
         self.tunnels.append(target)
+        if self.stall:
+            client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            self.stalled += 1
+            with contextlib.suppress(OSError):
+                while client.recv(65536):  # the client's TLS hello, never answered
+                    pass
+            self.stalled -= 1
+            return
         host, port = target.rsplit(":", 1)
         upstream = socket.create_connection((host, int(port)))
         self._sockets.append(upstream)

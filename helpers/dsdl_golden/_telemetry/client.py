@@ -235,7 +235,9 @@ class DeliveryClient:
         self._retrying = False  # the last batch failed: events wait in the spool for the next try
         self._dead_letters = dead_letter_path(spool.root)
         self._syncer = threading.Thread(target=self._sync_loop, name="golden-telemetry-syncer", daemon=True)
-        self._sender = threading.Thread(target=self._send_loop, name="golden-telemetry-sender", daemon=True)
+        self._release_lock = threading.Lock()
+        self._sender_releases = False  # close() returned before the sender ended: it closes the spool
+        self._sender = threading.Thread(target=self._run_sender, name="golden-telemetry-sender", daemon=True)
         self._syncer.start()
         self._sender.start()
 
@@ -317,6 +319,14 @@ class DeliveryClient:
         return payload
 
     # sender thread -----------------------------------------------------------------------------
+
+    def _run_sender(self) -> None:
+        try:
+            self._send_loop()
+        finally:
+            with self._release_lock:
+                if self._sender_releases:
+                    self._release()
 
     def _send_loop(self) -> None:
         """Post batches in order; while one is in flight, the next is read and compressed (read-ahead)."""
@@ -521,24 +531,39 @@ class DeliveryClient:
     def close(self, timeout: float = 5.0) -> bool:
         """Flush for up to ``timeout`` s, stop the threads and keep what is unsent in the spool.
 
+        Returns within about ``timeout`` + 1 s: a request still in flight then (a proxy or server that
+        stalls until the transport's timeout) is left to its thread, which closes the spool after it.
         Idempotent: a second call does nothing and returns the first one's result.
         """
         if self._closed is not None:
             return self._closed
+        deadline = time.monotonic() + timeout
         delivered = self.flush(timeout)
         self._stopping.set()
         self._to_sync.set()
         self._sync_now.set()
         self._to_send.set()
         self._syncer.join()
-        self._sender.join(timeout=max(self.transport.timeout, 1.0) + 1.0)
+        self._sender.join(timeout=max(deadline - time.monotonic(), 0.0) + 1.0)
+        with self._release_lock:
+            if self._sender.is_alive():  # a request hangs: a stalled proxy or server, until its timeout
+                self._sender_releases = True
+                logger.warning(
+                    "telemetry stopped with a request to HEC still in flight: its events stay in the "
+                    "spool, sent again by the next start if that request fails"
+                )
+            else:
+                self._release()
+        self._closed = delivered
+        return delivered
+
+    def _release(self) -> None:
+        """Close the spool (what is unsent stays in it) and the transport."""
         try:
             self.spool.close()
         except OSError as error:
             logger.error("telemetry spool close failed: %s", error)
         self.transport.close()
-        self._closed = delivered
-        return delivered
 
     @property
     def state(self) -> str:
