@@ -80,6 +80,16 @@ def test_a_bad_line_is_named_with_its_number(tmp_path: Path, line: str, says: st
 
 
 @pytest.mark.usefixtures("restored_environment")
+def test_a_file_that_is_not_utf8_is_named_with_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.env"
+    path.write_bytes(
+        "# ok\nsplunk_hec_url=https://127.0.0.1:8088\nGOLDEN_EVENTS_INDEX=año\n".encode("latin-1")
+    )
+    with pytest.raises(ConfigError) as raised:
+        read_env_file(path)
+    assert raised.value.problems == (f"{path}, line 3: byte 0xf1 is not UTF-8: save the file as UTF-8 text",)
+
+
 def test_loading_sets_the_environment_and_restarts_telemetry(tmp_path: Path) -> None:
     path = write_env_file(tmp_path / "s.env", {"GOLDEN_PROJECT": "churn", "GOLDEN_SPOOL_DIR": str(tmp_path)})
     settings = load_env_file(path)

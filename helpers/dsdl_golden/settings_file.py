@@ -50,7 +50,7 @@ def read_env_file(path: str | os.PathLike[str]) -> dict[str, str]:
     ------
     ConfigError
         A line that is not an assignment, or a value a shell would not read as one word; each problem
-        names the file and line.
+        names the file and line. A file that is not UTF-8 text, naming the first bad byte's line.
     OSError
         The file cannot be read.
 
@@ -61,8 +61,16 @@ def read_env_file(path: str | os.PathLike[str]) -> dict[str, str]:
     >>> read_env_file("demo.env")
     {'splunk_hec_url': 'https://127.0.0.1:8088'}
     """
+    data = Path(path).read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise ConfigError(
+            [f"{path}, line {line}: byte {data[error.start]:#x} is not UTF-8: save the file as UTF-8 text"]
+        ) from None
     values: dict[str, str] = {}
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
