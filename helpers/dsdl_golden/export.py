@@ -19,10 +19,10 @@ Use :func:`export_notebook`, ``golden export NOTEBOOK [-o DIR]`` or the Jupyter 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Final
 
+from dsdl_golden._atomic import write_atomically
 from dsdl_golden._lifecycle.params import check_name
 
 __all__ = ["ExportError", "export_notebook", "module_source", "post_save"]
@@ -84,19 +84,10 @@ def module_source(notebook: Any) -> str | None:
     return "".join(parts) if len(parts) > 1 else None
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def _write_module(path: Path, text: str) -> None:
+    """The module, writable by the group too (the image's users share group 0)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o664)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(path, text, mode=0o664, durable=True)
 
 
 def export_notebook(
@@ -136,7 +127,7 @@ def export_notebook(
 
         output_dir = load_settings().model_package_dir
     target = Path(output_dir) / f"{name}.py"
-    _write_atomically(target, source)
+    _write_module(target, source)
     return target
 
 

@@ -25,17 +25,17 @@ From the image's bootstrap::
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import json
 import os
 import shutil
 import sys
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
+
+from dsdl_golden._atomic import replace_atomically, write_atomically
 
 __all__ = ["RECORD", "RefreshReport", "main", "refresh"]
 
@@ -83,13 +83,7 @@ def _read_record(path: Path) -> dict[str, str]:
 
 
 def _write_record(path: Path, record: dict[str, str]) -> None:
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        temporary.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(temporary, path)
-    finally:
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
+    write_atomically(path, json.dumps(record, indent=1, sort_keys=True) + "\n")
 
 
 def _image_files(source: Path, destination: Path) -> Iterator[Path]:
@@ -108,13 +102,7 @@ def _image_files(source: Path, destination: Path) -> Iterator[Path]:
 def _copy(source: Path, target: Path) -> None:
     """Copy through a temporary file, so that a start killed half-way leaves no half-written module."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        shutil.copy2(source, temporary)
-        os.replace(temporary, target)
-    finally:
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
+    replace_atomically(target, lambda temporary: shutil.copy2(source, temporary))
 
 
 def refresh(source: Path, destination: Path, *, always: Iterable[str] = ()) -> RefreshReport:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from dsdl_golden._atomic import write_atomically
 from dsdl_golden.config import SETTING_VARIABLES, ConfigError, Settings, load_settings
 
 __all__ = ["load_env_file", "read_env_file", "write_env_file"]
@@ -65,9 +65,10 @@ def read_env_file(path: str | os.PathLike[str]) -> dict[str, str]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
+        bad_line = data.count(b"\n", 0, error.start) + 1
+        where = f"{path}, line {bad_line}"
         raise ConfigError(
-            [f"{path}, line {line}: byte {data[error.start]:#x} is not UTF-8: save the file as UTF-8 text"]
+            [f"{where}: byte {data[error.start]:#x} is not UTF-8: save the file as UTF-8 text"]
         ) from None
     values: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), start=1):
@@ -109,14 +110,7 @@ def write_env_file(path: str | os.PathLike[str], values: Mapping[str, str]) -> P
     """
     target = Path(path)
     text = "".join(f"{name}={shlex.quote(value)}\n" for name, value in values.items())
-    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(target, text, mode=0o600)
     return target
 
 

@@ -18,9 +18,7 @@ The data's origin, in ``data_source``:
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
 import uuid
 from collections.abc import Mapping
 from dataclasses import asdict
@@ -31,6 +29,7 @@ from typing import Any, Final
 import orjson
 import pandas as pd
 
+from dsdl_golden._atomic import write_atomically
 from dsdl_golden._lifecycle.model import GoldenModel, plain
 from dsdl_golden._lifecycle.reporting import scalar_metrics, warn_once
 from dsdl_golden._lifecycle.store import jsonable
@@ -191,16 +190,12 @@ def store_lineage(record: dict[str, Any] | None, directory: Path, name: str) -> 
     A failure is logged once; the save goes on.
     """
     path = directory / f"{name}{LINEAGE_SUFFIX}"
-    temporary = directory / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
     try:
         if record is None:
             path.unlink(missing_ok=True)
             return
-        temporary.write_bytes(orjson.dumps(record, option=orjson.OPT_INDENT_2))
-        os.replace(temporary, path)
+        write_atomically(path, orjson.dumps(record, option=orjson.OPT_INDENT_2))
     except Exception as error:
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
         text = f"{type(error).__name__}: {error}"
         warn_once(
             f"lineage file: {text}", "lineage file %s is not written (the save goes on): %s", path, text

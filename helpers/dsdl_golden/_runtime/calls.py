@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import os
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from typing import Any, Final, TypeVar
 import orjson
 import pandas as pd
 
+from dsdl_golden._atomic import write_atomically
 from dsdl_golden._csv_codec import read_csv, write_csv
 from dsdl_golden._lifecycle.params import check_name, strip_quotes
 from dsdl_golden._runtime.modules import LoadedModule, ModuleLoader
@@ -128,18 +128,10 @@ def _without_session_keys(meta: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-def _write_atomically(path: Path, content: bytes) -> None:
+def _stage(path: Path, content: bytes) -> None:
+    """Staged data, for its owner only (it may hold anything the search returned)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(path, content, mode=0o600, durable=True)
 
 
 def _frame_of(result: Any) -> pd.DataFrame:
@@ -184,8 +176,8 @@ class ModelService:
         csv_path = directory / f"{request.model_name}.csv"
 
         def write() -> None:
-            _write_atomically(csv_path, request.data.encode())
-            _write_atomically(
+            _stage(csv_path, request.data.encode())
+            _stage(
                 directory / f"{request.model_name}.json", orjson.dumps(_without_session_keys(request.meta))
             )
 
