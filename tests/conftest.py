@@ -86,12 +86,27 @@ def hermetic_test(
     gc.freeze()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+#: Seconds a test may take unless it says otherwise (``@pytest.mark.timeout``): about 3x the slowest
+#: test measured on a 2-core machine (35 s, ``./dev test --durations=0``), so that a test that loops
+#: (on a mutant, say) fails in 2 minutes, not at pyproject.toml's 600 s, which the benchmarks keep.
+TEST_TIMEOUT = 120
+#: The same for the tests of a built image (``image`` mark, or any test given ``--image``, as image/test
+#: gives them): each starts containers, builds an image or pushes the 1 GB archive (image/test's 36
+#: took 304 s in all on a 2-core machine).
+IMAGE_TEST_TIMEOUT = 900
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """ResourceWarning is an error in the tests here (not in benchmarks/, which share pyproject.toml's
-    settings); first among the marks, so that a test's own filterwarnings mark can still narrow it."""
+    settings); first among the marks, so that a test's own filterwarnings mark can still narrow it.
+    Every test and notebook without its own timeout mark gets :data:`TEST_TIMEOUT` or
+    :data:`IMAGE_TEST_TIMEOUT`."""
     for item in items:
         if item.path.is_relative_to(TESTS):
             item.add_marker(pytest.mark.filterwarnings("error::ResourceWarning"), append=False)
+        if item.get_closest_marker("timeout") is None:
+            image = item.get_closest_marker("image") is not None or config.getoption("--image") is not None
+            item.add_marker(pytest.mark.timeout(IMAGE_TEST_TIMEOUT if image else TEST_TIMEOUT))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
