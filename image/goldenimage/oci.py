@@ -23,7 +23,7 @@ from typing import Any
 from goldenimage.layers import Layer
 from goldenimage.spec import ImageSpec
 
-__all__ = ["Image", "healthcheck", "image_config", "open_archive", "write_archive"]
+__all__ = ["Image", "archive_config", "healthcheck", "image_config", "open_archive", "write_archive"]
 
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 CONFIG = "application/vnd.oci.image.config.v1+json"
@@ -210,3 +210,9 @@ def open_archive(archive: Path) -> Iterator[tuple[dict[str, Any], Callable[[str]
 
         index = json.loads(read("index.json"))
         yield json.loads(blob(index["manifests"][0]["digest"])), blob
+
+
+def archive_config(archive: Path) -> dict[str, Any]:
+    """The image config of the single image in an OCI archive."""
+    with open_archive(archive) as (manifest, blob):
+        return dict(json.loads(blob(manifest["config"]["digest"])))

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from goldenimage.build import source_state
-from goldenimage.oci import open_archive
+from goldenimage.oci import archive_config
 from goldenimage.spec import ROOT, ImageSpec, load_spec
 
 __all__ = [
@@ -73,12 +73,6 @@ def sbom_packages(document: Mapping[str, Any]) -> Packages:
     return {kind: dict(sorted(names.items())) for kind, names in packages.items()}
 
 
-def _archive_labels(archive: Path) -> dict[str, str]:
-    """The labels of the image in an OCI archive."""
-    with open_archive(archive) as (manifest, blob):
-        return dict(json.loads(blob(manifest["config"]["digest"]))["config"]["Labels"])
-
-
 def built_image(spec: ImageSpec, output: Path) -> BuiltImage:
     """The image ``image/build`` wrote to ``output`` for ``spec``'s name and version."""
     stem = output / f"{spec.name}-{spec.version}"
@@ -88,7 +82,7 @@ def built_image(spec: ImageSpec, output: Path) -> BuiltImage:
         raise ReleaseError(
             f"no image of {spec.version} was built ({', '.join(missing)} missing): run image/build"
         )
-    labels = _archive_labels(files["oci.tar"])
+    labels = archive_config(files["oci.tar"])["config"]["Labels"]
     return BuiltImage(
         name=spec.name,
         version=labels["org.opencontainers.image.version"],

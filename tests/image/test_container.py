@@ -23,9 +23,9 @@ from typing import Any
 import pandas as pd
 import pytest
 import urllib3
-from oci_testing import archive_config
 
 from dsdl_golden.emulator import SplunkEmulator
+from goldenimage.oci import archive_config
 from goldenimage.spec import load_spec
 
 pytestmark = [pytest.mark.image, pytest.mark.integration, pytest.mark.slow]

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from goldenimage.layers import Layer
-from goldenimage.oci import Image, open_archive, write_archive
+from goldenimage.oci import Image, write_archive
 from goldenimage.spec import load_spec
 
 EPOCH = 1_790_000_000
@@ -96,12 +96,6 @@ def archive_manifest(archive: Path) -> Manifest:
         (entry,) = index["manifests"]
         name = f"blobs/sha256/{entry['digest'].removeprefix('sha256:')}"
         return Manifest(image.extractfile(name).read())  # type: ignore[union-attr]
-
-
-def archive_config(archive: Path) -> dict[str, Any]:
-    """The image config of the single image in an OCI archive."""
-    with open_archive(archive) as (manifest, blob):
-        return dict(json.loads(blob(manifest["config"]["digest"])))
 
 
 def given_or_tiny_archive(request: pytest.FixtureRequest, directory: Path) -> Path:
