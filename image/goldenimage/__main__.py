@@ -10,6 +10,7 @@ from pathlib import Path
 from goldenimage.build import BuildPaths, build_image, source_state
 from goldenimage.diff import differences
 from goldenimage.oci import Image
+from goldenimage.space import ARCHIVE_BYTES, WORK_BYTES, shortfalls
 from goldenimage.spec import ROOT
 
 
@@ -49,6 +50,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if lines else 0
     source = source_state()
     paths = BuildPaths(args.work, args.cache, args.output)
+    if paths.work.exists():
+        shutil.rmtree(paths.work)  # an earlier build's scratch: the build starts from clean state anyway
+    missing = shortfalls({paths.work: WORK_BYTES, paths.output: ARCHIVE_BYTES * (2 if args.check else 1)})
+    if missing:
+        print(
+            f"image/build: not enough room on disk, it needs {'; '.join(missing)}. Free space there "
+            "(podman image prune, old build folders) or give folders elsewhere: --work, --output",
+            file=sys.stderr,
+        )
+        return 2
     image = build_image(paths, source, reuse_compressed=not args.check)
     _report(image)
     if not args.check:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from goldenimage.layers import Layer, assign_layers, write_layer
+from goldenimage.layers import Layer, assign_layers, prune_compressed_cache, write_layer
 from goldenimage.oci import Image, created, write_archive
 from goldenimage.pyenv import build_wheel, fetch_locked_files, install_environment
 from goldenimage.requirements import locked_files
@@ -108,7 +108,7 @@ def golden_files(spec: ImageSpec, root: Path, revision: str, epoch: int) -> None
 
 
 def build_image(paths: BuildPaths, source: SourceState, *, reuse_compressed: bool = True) -> Image:
-    """Build from clean state in ``paths.work``; returns the written image.
+    """Build from clean state in ``paths.work`` (removed when the image is written); returns the image.
 
     Downloads always come from the cache; ``reuse_compressed`` also reuses layers compressed by an
     earlier build when their content is the same (the reproducibility check turns it off).
@@ -169,5 +169,7 @@ def build_image(paths: BuildPaths, source: SourceState, *, reuse_compressed: boo
     image = _step("archive", lambda: write_archive(spec, tuple(layers), archive, epoch, revision))
     (paths.output / f"{spec.name}-{spec.version}.sbom.cdx.json").write_text(sbom_text)
     (paths.output / f"{spec.name}-{spec.version}.digest").write_text(image.manifest_digest + "\n")
-    shutil.rmtree(paths.work / "layers")
+    shutil.rmtree(paths.work)  # the root alone is 3.6 GB; the next build starts from clean state anyway
+    if reuse_compressed:
+        prune_compressed_cache(paths.cache / "layers", layers)
     return image

@@ -16,7 +16,7 @@ import shutil
 import stat
 import subprocess
 import tarfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -162,7 +162,7 @@ def write_layer(
                 count += 1
     diff_id, uncompressed = hashing.hash.hexdigest(), hashing.size
     blob = destination / f"{name}.tar.gz"
-    cached = None if compressed_cache is None else compressed_cache / f"{diff_id}.tar.gz"
+    cached = None if compressed_cache is None else compressed_cache / _cached_name(diff_id)
     if cached is not None and cached.is_file():
         shutil.copyfile(cached, blob)
     else:
@@ -191,3 +191,15 @@ def write_layer(
         uncompressed_size=uncompressed,
         files=count,
     )
+
+
+def prune_compressed_cache(cache: Path, kept: Sequence[Layer]) -> None:
+    """Drop the compressed layers that ``kept`` does not use: the cache holds one image's layers, not all."""
+    names = {_cached_name(layer.diff_id.removeprefix("sha256:")) for layer in kept}
+    for cached in cache.glob("*.tar.gz"):
+        if cached.name not in names:
+            cached.unlink()
+
+
+def _cached_name(diff_id: str) -> str:
+    return f"{diff_id}.tar.gz"

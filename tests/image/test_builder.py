@@ -15,7 +15,7 @@ from golden_testing import child_environ
 
 from goldenimage.build import LOWER_LAYER_INPUTS, source_state
 from goldenimage.diff import differences
-from goldenimage.layers import assign_layers, write_layer
+from goldenimage.layers import assign_layers, prune_compressed_cache, write_layer
 from goldenimage.oci import write_archive
 from goldenimage.requirements import locked_files, requirements_text
 from goldenimage.sbom import sbom
@@ -242,7 +242,7 @@ def test_the_sbom_lists_debian_and_python_packages(tmp_path: Path) -> None:
     assert document["bomFormat"] == "CycloneDX"
 
 
-def test_a_layer_compressed_before_is_reused_by_content(tmp_path: Path) -> None:
+def test_a_layer_compressed_before_is_reused_by_content_and_the_cache_keeps_one_image(tmp_path: Path) -> None:
     root = make_root(tmp_path / "root")
     paths = assign_layers(SPEC, root)["golden"]
     cache = tmp_path / "compressed"
@@ -268,3 +268,6 @@ def test_a_layer_compressed_before_is_reused_by_content(tmp_path: Path) -> None:
     changed = write("three")
     assert changed.diff_id != first.diff_id
     assert len(list(cache.iterdir())) == 2
+    prune_compressed_cache(cache, [changed])
+    (kept,) = cache.iterdir()
+    assert kept.name == f"{changed.diff_id.split(':')[1]}.tar.gz"

@@ -25,7 +25,7 @@ import pytest
 import urllib3
 
 from dsdl_golden.emulator import SplunkEmulator
-from goldenimage.oci import archive_config
+from goldenimage.oci import archive_config, open_archive
 from goldenimage.spec import load_spec
 
 pytestmark = [pytest.mark.image, pytest.mark.integration, pytest.mark.slow]
@@ -72,10 +72,16 @@ def podman(*arguments: str, check: bool = True) -> subprocess.CompletedProcess[s
 
 
 @pytest.fixture(scope="module")
-def image(image_archive: Path) -> str:
+def image(image_archive: Path) -> Iterator[str]:
+    """The archive loaded into podman's storage; removed afterwards unless it was there before (3.6 GB)."""
+    with open_archive(image_archive) as (manifest, _):
+        image_id = manifest["config"]["digest"].removeprefix("sha256:")
+    there_before = podman("image", "exists", image_id, check=False).returncode == 0
     loaded = podman("load", "-i", str(image_archive)).stdout
     (reference,) = re.findall(r"Loaded image: (\S+)", loaded)
-    return reference
+    yield reference
+    if not there_before:
+        podman("rmi", "--force", image_id, check=False)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,184 @@
+"""Mutation testing with mutmut (``./dev mutate``): a score per module and its surviving mutants.
+
+mutmut copies the code it mutates into ``mutants/`` and runs the tests there, importing the package
+from the top of that folder. Our package lives in ``helpers/``, so each module gets a staging folder,
+``build/mutate/<module>/``, whose top holds ``dsdl_golden`` (a link to ``helpers/dsdl_golden``), the
+test tree and a ``pyproject.toml`` that adds the module's ``[tool.mutmut]`` table: mutmut's copy then
+shadows the editable install, and only that module's tests run. Results stay in the staging folder,
+so a second run tests only the functions that changed since.
+
+    ./dev mutate [MODULE ...]     run (default: every module), then print the scores
+    ./dev mutate --report [MODULE ...]   print the scores of earlier runs, without running
+    ./dev mutate --show NAME      the diff of one mutant (names come from the report)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGING = ROOT / "build" / "mutate"
+# What the tests read from the project's top folder (mutmut copies it into mutants/).
+ALSO_COPY = ("conftest.py", "tools", "image", "template")
+KILLED = frozenset({"killed", "timeout", "caught by type check", "segfault"})
+
+
+@dataclass(frozen=True)
+class Module:
+    """Source files mutmut mutates (globs under dsdl_golden/) and the tests that judge them."""
+
+    name: str
+    sources: tuple[str, ...]
+    tests: tuple[str, ...]
+
+
+def _module(name: str, tests: tuple[str, ...], *sources: str) -> Module:
+    return Module(name, tuple(f"dsdl_golden/{source}" for source in sources), tests)
+
+
+MODULES = {
+    module.name: module
+    for module in (
+        _module("telemetry", ("tests/telemetry",), "_telemetry/*", "telemetry_helper.py"),
+        _module(
+            "metrics",
+            (
+                "tests/test_metrics_calculator.py",
+                "tests/test_metrics_survivors.py",
+                "tests/test_metrics_first_hour.py",
+            ),
+            "_metrics/*",
+            "metrics_calculator.py",
+        ),
+        _module(
+            "preprocessing",
+            ("tests/test_preprocessor.py", "tests/test_preprocessor_survivors.py"),
+            "_preprocessing/*",
+            "preprocessor.py",
+        ),
+        _module("splunk", ("tests/splunk",), "_splunk/*", "splunk_connector.py"),
+        _module(
+            "config",
+            ("tests/test_config.py", "tests/test_config_survivors.py", "tests/test_settings_file.py"),
+            "config.py",
+            "settings_file.py",
+        ),
+        _module("lifecycle", ("tests/lifecycle",), "_lifecycle/*", "lifecycle.py"),
+        _module("runtime", ("tests/runtime",), "_runtime/*", "runtime.py"),
+    )
+}
+
+
+def _toml_list(items: tuple[str, ...]) -> str:
+    return json.dumps(list(items))
+
+
+def stage(module: Module, staging: Path = STAGING) -> Path:
+    """The module's staging folder, made or refreshed; returns its path."""
+    folder = staging / module.name
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, target in [("dsdl_golden", ROOT / "helpers" / "dsdl_golden"), ("tests", ROOT / "tests")] + [
+        (name, ROOT / name) for name in ALSO_COPY
+    ]:
+        link = folder / name
+        if not link.is_symlink():
+            link.symlink_to(target)
+    table = "\n".join(
+        [
+            "",
+            "[tool.mutmut]",
+            'source_paths = ["dsdl_golden"]',
+            f"only_mutate = {_toml_list(module.sources)}",
+            f"pytest_add_cli_args_test_selection = {_toml_list(module.tests)}",
+            # The suite's own options (nbmake, the notebooks as test paths) are not for mutants.
+            'pytest_add_cli_args = ["-p", "no:cacheprovider", "-o", "addopts=", "-q"]',
+            f"also_copy = {_toml_list(ALSO_COPY)}",
+            "use_git_change_detection = false",
+            "",
+        ]
+    )
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8") + table
+    target = folder / "pyproject.toml"
+    if not target.is_file() or target.read_text(encoding="utf-8") != pyproject:
+        target.write_text(pyproject, encoding="utf-8")
+    return folder
+
+
+def statuses(folder: Path) -> dict[str, str]:
+    """mutant name -> mutmut's status word, read from the results mutmut keeps beside each file."""
+    from mutmut.stats import status_by_exit_code
+
+    found: dict[str, str] = {}
+    for meta in sorted((folder / "mutants").rglob("*.py.meta")):
+        codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
+        found.update({name: status_by_exit_code[code] for name, code in codes.items()})
+    return found
+
+
+def report(module: Module, staging: Path = STAGING) -> tuple[float | None, list[str]]:
+    """Print the module's score (killed / all mutants, untested ones count as survivors) and survivors."""
+    found = statuses(staging / module.name)
+    counts = Counter(found.values())
+    checked = {name: status for name, status in found.items() if status not in {"not checked", "skipped"}}
+    killed = sum(1 for status in checked.values() if status in KILLED)
+    survivors = sorted(name for name, status in checked.items() if status not in KILLED)
+    score = killed / len(checked) if checked else None
+    shown = "not run" if score is None else f"{score:.1%}"
+    print(f"{module.name}: {shown} ({killed} of {len(checked)} killed; {dict(sorted(counts.items()))})")
+    for name in survivors:
+        print(f"  {checked[name]:<10} {name}")
+    return score, survivors
+
+
+def run(module: Module) -> int:
+    folder = stage(module)
+    print(f"mutate: {module.name} in {folder.relative_to(ROOT)}", flush=True)
+    environment = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.run(
+        [Path(sys.executable).parent / "mutmut", "run"], check=False, cwd=folder, env=environment
+    ).returncode
+
+
+def show(name: str) -> int:
+    for module in MODULES.values():
+        folder = STAGING / module.name
+        if name in statuses(folder):
+            return subprocess.run(
+                [Path(sys.executable).parent / "mutmut", "show", name], check=False, cwd=folder
+            ).returncode
+    print(f"mutate: no mutant named {name!r} in {STAGING} (run ./dev mutate first)", file=sys.stderr)
+    return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="./dev mutate", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "modules", nargs="*", metavar="MODULE", help=f"one of {', '.join(MODULES)} (default: all)"
+    )
+    parser.add_argument("--report", action="store_true", help="print the scores of earlier runs only")
+    parser.add_argument("--show", metavar="NAME", help="print one mutant's diff")
+    args = parser.parse_args(argv)
+    if args.show:
+        return show(args.show)
+    unknown = sorted(set(args.modules) - set(MODULES))
+    if unknown:
+        parser.error(f"unknown module {', '.join(unknown)}: choose from {', '.join(MODULES)}")
+    chosen = [MODULES[name] for name in args.modules] or list(MODULES.values())
+    failed = [] if args.report else [module.name for module in chosen if run(module) != 0]
+    for module in chosen:
+        report(module)
+    if failed:
+        print(f"mutate: mutmut failed for {', '.join(failed)} (its output is above)", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
