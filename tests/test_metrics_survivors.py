@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from dsdl_golden.metrics_calculator import calculate_classification_metrics, calculate_regression_metrics
+from dsdl_golden._metrics.display import MAX_HTML_LABELS, metrics_html
+from dsdl_golden.metrics_calculator import (
+    calculate_all_metrics,
+    calculate_classification_metrics,
+    calculate_regression_metrics,
+)
 
 pytestmark = pytest.mark.filterwarnings("error")  # our functions warn about nothing
 
@@ -61,3 +68,119 @@ def test_business_baseline_weighted_tie_goes_to_first_of_given_labels() -> None:
     assert business["baseline_label"] == "b"
     assert business["baseline_cost"] == 12.0  # weight 4 of "a" predicted "b", at 3 each
     assert business["total_cost"] == 10.0  # weight 2 of "b" predicted "a", at 5 each
+
+
+# --- found by ./dev mutate metrics -----------------------------------------------------------------
+
+
+def raises_exactly(message: str) -> pytest.RaisesExc[ValueError]:
+    """The error users read, whole: a mutant that changes a word of it fails."""
+    return pytest.raises(ValueError, match=f"^{re.escape(message)}$")
+
+
+@pytest.mark.parametrize(
+    ("errors", "weight"),
+    [
+        ([1.0, 2.0, 3.0, 4.0], [1.0, 1.0, 1.0, 1.0]),  # half the weight ends exactly at 2: average 2 and 3
+        ([1.0, 2.0, 3.0, 4.0], [1.0, 1.0, 0.0, 2.0]),  # ... and the next value has no weight: 2 and 4
+        ([4.0, 1.0, 3.0, 2.0], [2.0, 1.0, 0.0, 1.0]),  # the same, unsorted
+    ],
+)
+def test_weighted_median_error_on_an_exact_half_matches_sklearn(
+    errors: list[float], weight: list[float]
+) -> None:
+    y_true = np.zeros(len(errors))
+    result = calculate_regression_metrics(y_true, errors, sample_weight=weight)
+    assert result["median_absolute_error"] == skm.median_absolute_error(y_true, errors, sample_weight=weight)
+
+
+def test_all_metrics_weighs_regression_rows() -> None:
+    y_true, y_pred, weight = [1.5, 2.5, 3.5], [1.0, 2.0, 6.5], [1.0, 1.0, 8.0]
+    result = calculate_all_metrics(y_true, y_pred, sample_weight=weight)
+    assert result["mae"] == pytest.approx(skm.mean_absolute_error(y_true, y_pred, sample_weight=weight))
+    assert result["mae"] != pytest.approx(skm.mean_absolute_error(y_true, y_pred))
+
+
+@pytest.mark.parametrize(
+    ("arguments", "named"),
+    [({"y_proba": [0.2, 0.8]}, "y_proba"), ({"y_proba": [0.2, 0.8], "labels": [1, 2]}, "y_proba, labels")],
+)
+def test_all_metrics_names_the_classification_arguments_a_regression_refuses(
+    arguments: dict[str, object], named: str
+) -> None:
+    with raises_exactly(
+        f"{named}: classification arguments, but the task is regression; "
+        "drop them or pass a classification task"
+    ):
+        calculate_all_metrics([1.5, 2.5], [1.0, 2.0], task="regression", **arguments)
+
+
+@pytest.mark.parametrize(
+    ("y_true", "y_pred", "message"),
+    [
+        ([], [1], "y_true is empty: pass at least one sample"),
+        ([1, 2], [[1, 2], [3, 4]], "y_pred must be 1-D (one value per sample), got shape (2, 2)"),
+    ],
+)
+def test_all_metrics_names_the_input_that_is_wrong(y_true: object, y_pred: object, message: str) -> None:
+    with raises_exactly(message):
+        calculate_all_metrics(y_true, y_pred)
+
+
+@pytest.mark.parametrize(
+    ("cost_matrix", "message"),
+    [
+        (
+            [[0, 1]],
+            "cost_matrix must have shape (2, 2) (rows: true label, columns: predicted label, "
+            "in the order ['no', 'yes']), got (1, 2)",
+        ),
+        ([["0", "x"], ["1", "0"]], "cost_matrix must hold numbers: could not convert string to float: 'x'"),
+    ],
+)
+def test_cost_matrix_errors_say_what_to_fix(cost_matrix: object, message: str) -> None:
+    with raises_exactly(message):
+        calculate_classification_metrics(["no", "yes"], ["no", "no"], cost_matrix=cost_matrix)
+
+
+def test_a_pos_label_outside_the_given_labels_is_named_with_them() -> None:
+    with raises_exactly("pos_label='ja' is not one of the labels ['no', 'yes']: pass one of them"):
+        calculate_classification_metrics(["no", "yes"], ["no", "no"], labels=["no", "yes"], pos_label="ja")
+
+
+def test_savings_ratio_without_a_baseline_cost_gives_the_reason() -> None:
+    result = calculate_classification_metrics(["a", "b"], ["b", "a"], cost_matrix=[[0, 1], [0, 0]])
+    assert result["business"]["savings_ratio"] is None
+    assert result["undefined"]["business.savings_ratio"] == "the baseline cost is 0"
+
+
+def test_html_view_has_a_metric_table_and_a_labelled_confusion_matrix() -> None:
+    page = metrics_html(
+        {
+            "accuracy": 0.5,
+            "note": None,
+            "labels": ["a", "b"],
+            "confusion_matrix": [[1, 0], [1, 0]],
+            "undefined": {},
+        }
+    )
+    assert page == (
+        "<table><thead><tr><th>metric</th><th>value</th></tr></thead><tbody>"
+        "<tr><td>accuracy</td><td>0.5</td></tr><tr><td>note</td><td>none</td></tr></tbody></table>"
+        "<table><caption>confusion_matrix (rows: true label, columns: predicted)</caption>"
+        "<thead><tr><th></th><th>a</th><th>b</th></tr></thead><tbody>"
+        "<tr><td>a</td><td>1</td><td>0</td></tr><tr><td>b</td><td>1</td><td>0</td></tr></tbody></table>"
+    )
+
+
+def test_html_view_of_a_regression_is_one_table() -> None:
+    page = calculate_all_metrics([1.5, 2.5, 3.5], [1.0, 2.0, 3.0])._repr_html_()
+    assert page.count("<table>") == 1
+    assert page.endswith("</tbody></table>")
+
+
+def test_html_view_draws_the_matrix_up_to_its_label_limit() -> None:
+    labels = list(range(MAX_HTML_LABELS))
+    drawn = calculate_all_metrics(labels, labels)._repr_html_()
+    assert "<caption>confusion_matrix" in drawn
+    assert f"<th>{MAX_HTML_LABELS - 1}</th>" in drawn

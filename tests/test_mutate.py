@@ -67,7 +67,8 @@ def test_the_score_counts_untested_mutants_as_survivors_and_lists_them(
     prefix = "dsdl_golden._metrics.regression.x_mape__mutmut_"
     codes = {"1": 1, "2": 1, "3": 36, "4": 0, "5": 33, "6": None, "7": 1, "8": 37}
     meta.write_text(json.dumps({"exit_code_by_key": {prefix + key: code for key, code in codes.items()}}))
-    score, survivors = mutate.report(module, tmp_path)
+    score = mutate.report(module, tmp_path)
+    survivors = mutate.survivors(module, tmp_path)
     # killed 1, 2, 7; timeout 3; caught by the type check 8; survived 4; no tests 5; 6 not yet checked
     assert score == pytest.approx(5 / 7)
     assert survivors == [prefix + "4", prefix + "5"]

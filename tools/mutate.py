@@ -9,6 +9,8 @@ so a second run tests only the functions that changed since.
 
     ./dev mutate [MODULE ...]     run (default: every module), then print the scores
     ./dev mutate --report [MODULE ...]   print the scores of earlier runs, without running
+    ./dev mutate --survivors [MODULE ...]   test the survivors again (mutmut keeps a mutant's result
+                                  until its function changes, even when new tests would kill it)
     ./dev mutate --show NAME      the diff of one mutant (names come from the report)
 """
 
@@ -27,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STAGING = ROOT / "build" / "mutate"
 # What the tests read from the project's top folder (mutmut copies it into mutants/).
 ALSO_COPY = ("conftest.py", "tools", "image", "template")
+MUTMUT = str(Path(sys.executable).parent / "mutmut")
 KILLED = frozenset({"killed", "timeout", "caught by type check", "segfault"})
 
 
@@ -122,37 +125,44 @@ def statuses(folder: Path) -> dict[str, str]:
     return found
 
 
-def report(module: Module, staging: Path = STAGING) -> tuple[float | None, list[str]]:
+def report(module: Module, staging: Path = STAGING) -> float | None:
     """Print the module's score (killed / all mutants, untested ones count as survivors) and survivors."""
     found = statuses(staging / module.name)
     counts = Counter(found.values())
     checked = {name: status for name, status in found.items() if status not in {"not checked", "skipped"}}
     killed = sum(1 for status in checked.values() if status in KILLED)
-    survivors = sorted(name for name, status in checked.items() if status not in KILLED)
     score = killed / len(checked) if checked else None
     shown = "not run" if score is None else f"{score:.1%}"
     print(f"{module.name}: {shown} ({killed} of {len(checked)} killed; {dict(sorted(counts.items()))})")
-    for name in survivors:
+    for name in survivors(module, staging):
         print(f"  {checked[name]:<10} {name}")
-    return score, survivors
+    return score
 
 
-def run(module: Module) -> int:
+def survivors(module: Module, staging: Path = STAGING) -> list[str]:
+    """The module's mutants that its tests did not kill in the last run (untested ones included)."""
+    checked = statuses(staging / module.name)
+    return sorted(
+        name for name, status in checked.items() if status not in KILLED | {"not checked", "skipped"}
+    )
+
+
+def run(module: Module, *, again: bool = False) -> int:
+    """mutmut on the module: every mutant not yet tested, or (``again``) the last run's survivors."""
     folder = stage(module)
+    names = survivors(module) if again else []
+    if again and not names:
+        return 0
     print(f"mutate: {module.name} in {folder.relative_to(ROOT)}", flush=True)
     environment = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    return subprocess.run(
-        [Path(sys.executable).parent / "mutmut", "run"], check=False, cwd=folder, env=environment
-    ).returncode
+    return subprocess.run([MUTMUT, "run", *names], check=False, cwd=folder, env=environment).returncode
 
 
 def show(name: str) -> int:
     for module in MODULES.values():
         folder = STAGING / module.name
         if name in statuses(folder):
-            return subprocess.run(
-                [Path(sys.executable).parent / "mutmut", "show", name], check=False, cwd=folder
-            ).returncode
+            return subprocess.run([MUTMUT, "show", name], check=False, cwd=folder).returncode
     print(f"mutate: no mutant named {name!r} in {STAGING} (run ./dev mutate first)", file=sys.stderr)
     return 2
 
@@ -163,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
         "modules", nargs="*", metavar="MODULE", help=f"one of {', '.join(MODULES)} (default: all)"
     )
     parser.add_argument("--report", action="store_true", help="print the scores of earlier runs only")
+    parser.add_argument(
+        "--survivors", action="store_true", help="test the last run's survivors again (after new tests)"
+    )
     parser.add_argument("--show", metavar="NAME", help="print one mutant's diff")
     args = parser.parse_args(argv)
     if args.show:
@@ -171,7 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown module {', '.join(unknown)}: choose from {', '.join(MODULES)}")
     chosen = [MODULES[name] for name in args.modules] or list(MODULES.values())
-    failed = [] if args.report else [module.name for module in chosen if run(module) != 0]
+    failed = (
+        [] if args.report else [module.name for module in chosen if run(module, again=args.survivors) != 0]
+    )
     for module in chosen:
         report(module)
     if failed:
