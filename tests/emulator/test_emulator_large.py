@@ -6,6 +6,8 @@
 - KV store queries page with ``skip``/``limit``: pages put together give every document once.
 - ``search/jobs/export`` streams its NDJSON lines in pieces of 500 rows: every row is in the stream
   once, in order, with ``lastrow`` on the last one only (§2.6).
+- Listings (``data/indexes``, ``data/inputs/http``) page as splunkd's: 30 entries unless ``count``
+  says otherwise (0 or less: all, as splunk-sdk's ``list()`` asks), from ``offset``.
 
 Through the real splunk-sdk over loopback HTTPS.
 """
@@ -102,3 +104,43 @@ def test_an_export_of_more_rows_than_one_piece_streams_every_row_once_in_order(
     assert [item["result"]["n"] for item in items] == [str(n) for n in range(1, rows + 1)]
     assert [index for index, item in enumerate(items) if item.get("lastrow")] == [rows - 1]
     assert not any(item["preview"] for item in items)
+
+
+TOKENS = 40  # more than one default page of a listing (30)
+
+
+@pytest.fixture
+def many_tokens(emulator: SplunkEmulator) -> list[str]:
+    names = [f"token-{number:02d}" for number in range(TOKENS)]
+    for name in names:
+        emulator.add_hec_token(f"hec-{name}", name=name)
+    return names
+
+
+def listed(service: client.Service, **query: Any) -> tuple[list[str], dict[str, Any]]:
+    answer = json.loads(service.get("data/inputs/http", output_mode="json", **query).body.read())
+    return [entry["name"].removeprefix("http://") for entry in answer["entry"]], answer["paging"]
+
+
+def test_a_listing_pages_like_splunkd(service: client.Service, many_tokens: list[str]) -> None:
+    every = sorted(listed(service, count=0)[0])
+    assert set(many_tokens) <= set(every)
+    total = len(every)
+    first, paging = listed(service)
+    assert (len(first), paging) == (30, {"total": total, "perPage": 30, "offset": 0})
+    rest, paging = listed(service, count=0, offset=30)
+    assert (len(rest), paging) == (total - 30, {"total": total, "perPage": 0, "offset": 30})
+    assert sorted(first + rest) == every
+    assert len(listed(service, count=5, offset=35)[0]) == 5
+
+
+def test_splunk_sdk_lists_a_page_unless_asked_for_all_and_pages_on_request(
+    service: client.Service, many_tokens: list[str]
+) -> None:
+    # Inputs.list("http") sends no count: splunkd answers its first 30 inputs; count=0 gives every one.
+    assert len(service.inputs.list("http")) == 30
+    names = [entry.name.removeprefix("http://") for entry in service.inputs.list("http", count=0)]
+    assert set(many_tokens) <= set(names)
+    assert len(names) == len(set(names))
+    paged = [entry.name for entry in service.indexes.iter(pagesize=1)]
+    assert paged == [entry.name for entry in service.indexes.list()]

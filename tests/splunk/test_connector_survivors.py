@@ -100,3 +100,18 @@ def test_a_row_rejected_in_the_middle_of_a_batch_is_reported_by_its_own_number(
     assert "blank" in report.failed[0][1]
     assert report.sent == 4
     assert [event["event"]["score"] for event in server.events(index="ml_results")] == [0.1, 0.2, 0.4, 0.5]
+
+
+def test_validate_finds_the_hec_token_past_splunkds_first_page_of_tokens(
+    fresh_emulator: SplunkEmulator, settings: Callable[..., Settings]
+) -> None:
+    # splunkd lists 30 inputs unless asked for all; the results token comes after 40 others.
+    for number in range(40):
+        fresh_emulator.add_hec_token(f"hec-token-other-{number:02d}", name=f"other-{number:02d}")
+    fresh_emulator.add_hec_token(ACK_TOKEN, name="zz-last", indexes=["main", "golden_metrics"])
+
+    report = splunk.validate_splunk_config(settings(splunk_hec_token=ACK_TOKEN))
+
+    (indexes,) = [check for check in report.checks if check.name == "hec.indexes"]
+    assert indexes.ok is True, str(report)
+    assert indexes.detail == "splunk_hec_token may write to 'main', 'golden_metrics'"

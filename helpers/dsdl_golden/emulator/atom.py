@@ -68,15 +68,25 @@ def entry_document(
     return (_DECLARATION + xml).encode()
 
 
-def feed_document(*, title: str, feed_id: str, updated: str, entries: Iterable[str]) -> bytes:
-    """An Atom ``<feed>`` of ``entries`` (made by :func:`entry_xml`)."""
+def feed_document(
+    *,
+    title: str,
+    feed_id: str,
+    updated: str,
+    entries: Iterable[str],
+    paging: tuple[int, int, int] | None = None,
+) -> bytes:
+    """An Atom ``<feed>`` of ``entries`` (made by :func:`entry_xml`); ``paging`` is (total, per page,
+    offset) of a listing that shows one page (default: the entries are all there is, 30 per page)."""
     items = list(entries)
+    total, per_page, offset = paging or (len(items), 30, 0)
     return (
         f"{_DECLARATION}<feed {_NAMESPACES}><title>{escape(title)}</title><id>{escape(feed_id)}</id>"
         f'<updated>{updated}</updated><generator build="emulator" version="emulator"/>'
         f"<author><name>Splunk</name></author>"
-        f"<opensearch:totalResults>{len(items)}</opensearch:totalResults>"
-        f"<opensearch:itemsPerPage>30</opensearch:itemsPerPage><opensearch:startIndex>0</opensearch:startIndex>"
+        f"<opensearch:totalResults>{total}</opensearch:totalResults>"
+        f"<opensearch:itemsPerPage>{per_page}</opensearch:itemsPerPage>"
+        f"<opensearch:startIndex>{offset}</opensearch:startIndex>"
         f"{''.join(items)}</feed>"
     ).encode()
 

@@ -27,6 +27,7 @@ _LOGIN_FAILED = (
     b'<msg type="WARN" code="incorrect_username_or_password">Login failed</msg></messages></response>'
 )
 _NOT_AUTHENTICATED = "call not properly authenticated"
+_PER_PAGE = 30  # entries of a listing that names no count, as splunkd
 
 Endpoint = Callable[[Call], Response]
 
@@ -242,15 +243,22 @@ def _http_input(token: HecToken) -> Content:
 
 
 def _feed(call: Call, title: str, path: str, entries: list[tuple[str, Content]]) -> Response:
-    """A collection of ``entries`` (name, content) as splunkd's Atom feed or, with
-    ``output_mode=json``, its JSON form."""
+    """A page of the collection ``entries`` (name, content) as splunkd's Atom feed or, with
+    ``output_mode=json``, its JSON form: ``count`` entries (30 unless given; 0 or less: all, as
+    splunk-sdk's ``list()`` asks with -1) from ``offset``."""
     updated = format_time(0.0)
+    total, per_page, offset = (
+        len(entries),
+        call.integer("count", _PER_PAGE),
+        max(call.integer("offset", 0), 0),
+    )
+    entries = entries[offset:] if per_page <= 0 else entries[offset : offset + per_page]
     if call.json_mode:
         items = [
             {"name": name, "id": f"/services/{path}/{name}", "updated": updated, "content": content}
             for name, content in entries
         ]
-        paging = {"total": len(items), "perPage": 30, "offset": 0}
+        paging = {"total": total, "perPage": per_page, "offset": offset}
         return json_response(200, {"updated": updated, "entry": items, "paging": paging, "messages": []})
     xml_entries = [
         entry_xml(
@@ -262,5 +270,11 @@ def _feed(call: Call, title: str, path: str, entries: list[tuple[str, Content]])
         )
         for name, content in entries
     ]
-    document = feed_document(title=title, feed_id=f"/services/{path}", updated=updated, entries=xml_entries)
+    document = feed_document(
+        title=title,
+        feed_id=f"/services/{path}",
+        updated=updated,
+        entries=xml_entries,
+        paging=(total, per_page, offset),
+    )
     return Response(200, document, XML_TYPE)
