@@ -184,3 +184,19 @@ def test_html_view_draws_the_matrix_up_to_its_label_limit() -> None:
     drawn = calculate_all_metrics(labels, labels)._repr_html_()
     assert "<caption>confusion_matrix" in drawn
     assert f"<th>{MAX_HTML_LABELS - 1}</th>" in drawn
+
+
+def test_regression_notes_name_the_conventions_users_should_know() -> None:
+    eps = float(np.finfo(np.float64).eps)
+    weighted = calculate_regression_metrics([0.0, 1.0, 2.0], [0.5, 1.0, 2.0], sample_weight=[1.0, 2.0, 3.0])
+    assert weighted["notes"] == {
+        "mape": "|y_true| below machine epsilon is replaced by epsilon, as scikit-learn",
+        "max_error": "ignores sample_weight, as scikit-learn's max_error",
+    }
+    constant = calculate_regression_metrics([3.0, 3.0, 3.0], [3.0, 2.0, 4.0])
+    assert constant["notes"] == dict.fromkeys(
+        ("r2", "explained_variance"),
+        "y_true is constant: 0.0 for imperfect predictions (scikit-learn force_finite)",
+    )
+    # |y_true| equal to epsilon is kept as it is (scikit-learn's max(|y|, eps)): no note.
+    assert calculate_regression_metrics([eps, 1.0], [0.0, 1.0])["notes"] == {}
