@@ -200,3 +200,37 @@ def test_regression_notes_name_the_conventions_users_should_know() -> None:
     )
     # |y_true| equal to epsilon is kept as it is (scikit-learn's max(|y|, eps)): no note.
     assert calculate_regression_metrics([eps, 1.0], [0.0, 1.0])["notes"] == {}
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_small_curves_are_sklearns_curves_point_for_point(weighted: bool) -> None:
+    # Tied scores, and the lowest score a positive: the last point adds positives, not only negatives.
+    scores = np.array([0.9, 0.8, 0.8, 0.7, 0.6, 0.6, 0.6, 0.4, 0.3, 0.2, 0.1, 0.1])
+    y_true = np.array([1, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0, 1])
+    weight = np.linspace(0.5, 2.0, scores.size) if weighted else None
+    curves = calculate_classification_metrics(
+        y_true, (scores > 0.5).astype(int), scores, sample_weight=weight
+    ).curves
+    fpr, tpr, thresholds = skm.roc_curve(y_true, scores, sample_weight=weight, drop_intermediate=False)
+    assert curves["roc"]["thresholds"] == thresholds.tolist()
+    assert curves["roc"]["fpr"] == pytest.approx(fpr.tolist(), abs=1e-12)
+    assert curves["roc"]["tpr"] == pytest.approx(tpr.tolist(), abs=1e-12)
+    precision, recall, pr_thresholds = skm.precision_recall_curve(
+        y_true, scores, sample_weight=weight, drop_intermediate=False
+    )
+    assert curves["precision_recall"]["thresholds"] == pr_thresholds.tolist()
+    assert curves["precision_recall"]["precision"] == pytest.approx(precision.tolist(), abs=1e-12)
+    assert curves["precision_recall"]["recall"] == pytest.approx(recall.tolist(), abs=1e-12)
+
+
+def test_a_regression_target_with_fractions_only_after_its_first_rows_is_a_regression() -> None:
+    y_true = np.r_[np.arange(2000.0), 2000.5]  # whole numbers for 2,000 rows, then a fraction
+    result = calculate_all_metrics(y_true, y_true + 1.0)
+    assert result["task"] == "regression"
+    assert result["n_samples"] == 2001
+    assert result["mae"] == 1.0
+
+
+def test_regression_inputs_of_different_lengths_are_named() -> None:
+    with raises_exactly("y_true and y_pred have different lengths (3 vs 2): pass one y_pred row per sample"):
+        calculate_regression_metrics([1.0, 2.0, 3.0], [1.0, 2.0])
