@@ -234,3 +234,30 @@ def test_a_regression_target_with_fractions_only_after_its_first_rows_is_a_regre
 def test_regression_inputs_of_different_lengths_are_named() -> None:
     with raises_exactly("y_true and y_pred have different lengths (3 vs 2): pass one y_pred row per sample"):
         calculate_regression_metrics([1.0, 2.0, 3.0], [1.0, 2.0])
+
+
+@pytest.mark.parametrize(
+    ("y_proba", "message"),
+    [
+        (
+            [0.2, 0.5, 0.7],
+            "y_proba is 1-D but there are 3 labels: pass an (n_samples, 3) array, one column per label",
+        ),
+        (
+            [[0.5, 0.5], [0.5, 0.5], [0.5, 0.5]],
+            "y_proba has 2 columns but there are 3 labels ['a', 'b', 'c']: "
+            "pass labels= naming the class of each column, in column order",
+        ),
+    ],
+)
+def test_probabilities_of_the_wrong_shape_say_what_to_pass(y_proba: object, message: str) -> None:
+    with raises_exactly(message):
+        calculate_classification_metrics(["a", "b", "c"], ["a", "b", "b"], y_proba)
+
+
+def test_one_known_label_leaves_the_probability_metrics_undefined_with_the_reason() -> None:
+    result = calculate_classification_metrics([1, 1, 1], [1, 1, 1], [0.9, 0.8, 0.7])
+    assert result["roc_auc"] is None
+    assert result["undefined"]["log_loss"] == (
+        "only one label is known, so the class y_proba refers to is ambiguous: pass labels= or pos_label="
+    )
