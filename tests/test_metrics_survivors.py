@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
+from dsdl_golden._metrics.curves import MAX_CURVE_POINTS
 from dsdl_golden._metrics.display import MAX_HTML_LABELS, metrics_html
 from dsdl_golden.metrics_calculator import (
     calculate_all_metrics,
@@ -261,3 +262,21 @@ def test_one_known_label_leaves_the_probability_metrics_undefined_with_the_reaso
     assert result["undefined"]["log_loss"] == (
         "only one label is known, so the class y_proba refers to is ambiguous: pass labels= or pos_label="
     )
+
+
+@pytest.mark.parametrize("distinct", [MAX_CURVE_POINTS, 5_000])
+def test_a_long_curve_keeps_the_first_point_to_reach_each_level_and_its_end(distinct: int) -> None:
+    rng = np.random.default_rng(11)
+    scores = rng.permutation(np.linspace(0.001, 0.999, distinct))
+    y_true = (rng.random(distinct) < 0.3 + 0.4 * scores).astype(int)
+    roc = calculate_classification_metrics(y_true, (scores > 0.5).astype(int), scores).curves["roc"]
+    assert len(roc["thresholds"]) <= MAX_CURVE_POINTS  # the origin, then at most 199 sampled points
+    fpr, tpr, thresholds = skm.roc_curve(y_true, scores, drop_intermediate=False)
+    kept = set(roc["thresholds"])
+    # Levels of the positives and of the negatives, as the docstring of curves.sampled_points says.
+    levels = np.linspace(0.0, 1.0, (MAX_CURVE_POINTS - 2) // 2)
+    for rate in (tpr[1:], fpr[1:]):
+        first = np.minimum(np.searchsorted(rate, levels), rate.size - 1)
+        assert set(thresholds[1:][first].tolist()) <= kept
+    assert roc["thresholds"][-1] == thresholds[-1]
+    assert (roc["fpr"][-1], roc["tpr"][-1]) == (1.0, 1.0)
