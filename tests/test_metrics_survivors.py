@@ -280,3 +280,14 @@ def test_a_long_curve_keeps_the_first_point_to_reach_each_level_and_its_end(dist
         assert set(thresholds[1:][first].tolist()) <= kept
     assert roc["thresholds"][-1] == thresholds[-1]
     assert (roc["fpr"][-1], roc["tpr"][-1]) == (1.0, 1.0)
+
+
+@pytest.mark.parametrize("prediction", [0.0, 1.0])
+@pytest.mark.parametrize("n", [2, 3, 5])
+def test_a_constant_target_of_subnormal_squares_scores_as_sklearn(n: int, prediction: float) -> None:
+    # Found by hypothesis under ./dev mutate: 9e-162 squared is a subnormal float with 4 bits left,
+    # so sum(y**2) - n * mean**2 left garbage where the centred sum is exactly 0 (r2 -33 or None).
+    y_true, y_pred = [9.050515914246773e-162] * n, [prediction] * n
+    result = calculate_regression_metrics(y_true, y_pred)
+    assert result["r2"] == skm.r2_score(y_true, y_pred) == 0.0
+    assert result["explained_variance"] == skm.explained_variance_score(y_true, y_pred)

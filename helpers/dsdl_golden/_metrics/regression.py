@@ -9,6 +9,7 @@ import numpy as np
 from .core import FloatArray, MetricSet, Undefined, weighted_mean
 
 _EPS = float(np.finfo(np.float64).eps)
+_TINY = float(np.finfo(np.float64).tiny)  # the smallest normal float
 _SAMPLE_SIZE = 16_384
 _BLOCK = 1 << 16
 _CANCELLATION = 1e-4
@@ -54,12 +55,13 @@ def _centred_square_sum(
     """Weighted sum of (values - mean)**2, the mean being numpy's as in scikit-learn.
 
     ``square_sum`` is the weighted sum of values**2; the result is square_sum - W mean**2 unless
-    that cancels too much (then, and for the exact zeros that decide r2 and explained_variance
-    for constant input, it is summed term by term).
+    that cancels too much, or the squares are subnormal floats with a few bits left (then, and for
+    the exact zeros that decide r2 and explained_variance for constant input, it is summed term by
+    term).
     """
     mean = weighted_mean(values, weight)
     shortcut = square_sum - total_weight * mean * mean
-    if shortcut > _CANCELLATION * square_sum:
+    if shortcut > _CANCELLATION * square_sum and square_sum >= _TINY:
         return shortcut
     return _square_sum(values - mean, weight)
 
