@@ -128,23 +128,28 @@ def statuses(folder: Path) -> dict[str, str]:
 def report(module: Module, staging: Path = STAGING) -> float | None:
     """Print the module's score (killed / all mutants, untested ones count as survivors) and survivors."""
     found = statuses(staging / module.name)
-    counts = Counter(found.values())
-    checked = {name: status for name, status in found.items() if status not in {"not checked", "skipped"}}
+    checked = _tested(found)
     killed = sum(1 for status in checked.values() if status in KILLED)
     score = killed / len(checked) if checked else None
     shown = "not run" if score is None else f"{score:.1%}"
-    print(f"{module.name}: {shown} ({killed} of {len(checked)} killed; {dict(sorted(counts.items()))})")
-    for name in survivors(module, staging):
+    counts = dict(sorted(Counter(found.values()).items()))
+    print(f"{module.name}: {shown} ({killed} of {len(checked)} killed; {counts})")
+    for name in _surviving(checked):
         print(f"  {checked[name]:<10} {name}")
     return score
 
 
 def survivors(module: Module, staging: Path = STAGING) -> list[str]:
     """The module's mutants that its tests did not kill in the last run (untested ones included)."""
-    checked = statuses(staging / module.name)
-    return sorted(
-        name for name, status in checked.items() if status not in KILLED | {"not checked", "skipped"}
-    )
+    return _surviving(_tested(statuses(staging / module.name)))
+
+
+def _tested(found: dict[str, str]) -> dict[str, str]:
+    return {name: status for name, status in found.items() if status not in {"not checked", "skipped"}}
+
+
+def _surviving(checked: dict[str, str]) -> list[str]:
+    return sorted(name for name, status in checked.items() if status not in KILLED)
 
 
 def run(module: Module, *, again: bool = False) -> int:
