@@ -13,7 +13,7 @@ import pytest
 
 import dsdl_golden
 from dsdl_golden import telemetry_helper
-from dsdl_golden.config import ConfigError, load_settings
+from dsdl_golden.config import SETTING_VARIABLES, ConfigError, load_settings
 from dsdl_golden.settings_file import load_env_file, read_env_file, write_env_file
 
 
@@ -142,3 +142,26 @@ def test_every_top_level_name_is_its_modules_public_object() -> None:
 def test_an_unknown_top_level_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no attribute 'get_dta'"):
         dsdl_golden.get_dta  # noqa: B018
+
+
+@pytest.mark.usefixtures("restored_environment")
+def test_without_a_path_the_emulators_file_in_the_working_folder_is_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_env_file(
+        "golden-emulator.env", {"GOLDEN_PROJECT": "from-emulator", "GOLDEN_SPOOL_DIR": str(tmp_path)}
+    )
+    assert load_env_file().project == "from-emulator"
+
+
+@pytest.mark.usefixtures("restored_environment")
+def test_an_unknown_name_lists_every_setting(tmp_path: Path) -> None:
+    path = write_env_file(tmp_path / "s.env", {"GOLDEN_PROJCT": "x"})
+    with pytest.raises(ConfigError) as caught:
+        load_env_file(path)
+    (problem,) = caught.value.problems
+    assert (
+        problem
+        == f"{path}: GOLDEN_PROJCT is not a setting (the settings are {', '.join(sorted(SETTING_VARIABLES))})"
+    )

@@ -69,7 +69,12 @@ MODULES = {
         _module("splunk", ("tests/splunk",), "_splunk/*", "splunk_connector.py"),
         _module(
             "config",
-            ("tests/test_config.py", "tests/test_config_survivors.py", "tests/test_settings_file.py"),
+            (
+                "tests/test_config.py",
+                "tests/test_config_survivors.py",
+                "tests/test_config_edges.py",
+                "tests/test_settings_file.py",
+            ),
             "config.py",
             "settings_file.py",
         ),

@@ -79,7 +79,6 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
-import math
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -289,30 +288,35 @@ def _flag(value: str) -> bool:
         raise ValueError(f"expected a flag: {_FLAG_HELP}") from None
 
 
-def _integer(low: int, high: int | None = None) -> Parser:
-    upper = math.inf if high is None else high
-    expected = (
-        f"expected an integer >= {low}" if high is None else f"expected an integer from {low} to {high}"
-    )
+@dataclass(frozen=True, slots=True)
+class _Integer:
+    """A parser of a decimal integer from ``low`` to ``high`` (no upper bound when ``high`` is None)."""
 
-    def parse(value: str) -> int:
-        if not _DIGITS.fullmatch(value) or not low <= int(value) <= upper:
-            raise ValueError(expected)
-        return int(value)
+    low: int
+    high: int | None = None
 
-    return parse
+    def __call__(self, value: str) -> int:
+        number = int(value) if _DIGITS.fullmatch(value) else None
+        if number is None or number < self.low or (self.high is not None and number > self.high):
+            raise ValueError(
+                f"expected an integer >= {self.low}"
+                if self.high is None
+                else f"expected an integer from {self.low} to {self.high}"
+            )
+        return number
 
 
-def _choice(*choices: str) -> Parser:
+@dataclass(frozen=True, slots=True)
+class _Choice:
     """A parser of one of ``choices`` in any case, giving it as spelt in ``choices``."""
-    spelt = {choice.upper(): choice for choice in choices}
 
-    def parse(value: str) -> str:
-        if value.upper() not in spelt:
-            raise ValueError(f"expected one of {', '.join(choices)} (any case)")
-        return spelt[value.upper()]
+    choices: tuple[str, ...]
 
-    return parse
+    def __call__(self, value: str) -> str:
+        for choice in self.choices:
+            if choice.upper() == value.upper():
+                return choice
+        raise ValueError(f"expected one of {', '.join(self.choices)} (any case)")
 
 
 def _is_host(value: str) -> bool:
@@ -398,31 +402,29 @@ def _path(value: str) -> Path:
 class _EnvVar:
     name: str
     parse: Parser
-    secret: bool = False
-    empty_is_unset: bool = True
 
+    def is_secret(self) -> bool:
+        """Whether the value is a token, never shown (in errors, ``Settings`` reprs or telemetry)."""
+        return self.parse is _secret
 
-def _flag_var(name: str) -> _EnvVar:
-    return _EnvVar(name, _flag, empty_is_unset=False)
-
-
-def _secret_var(name: str) -> _EnvVar:
-    return _EnvVar(name, _secret, secret=True)
+    def empty_is_unset(self) -> bool:
+        """Whether an empty value means "not set" (a flag reads it as false instead)."""
+        return self.parse is not _flag
 
 
 # Settings field -> the variable it is read from, in the order of the Settings fields.
 _ENV: Final[Mapping[str, _EnvVar]] = {
-    "splunk_hec_enabled": _flag_var("splunk_hec_enabled"),
+    "splunk_hec_enabled": _EnvVar("splunk_hec_enabled", _flag),
     "splunk_hec_url": _EnvVar("splunk_hec_url", _base_url),
-    "splunk_hec_token": _secret_var("splunk_hec_token"),
-    "splunk_access_enabled": _flag_var("splunk_access_enabled"),
+    "splunk_hec_token": _EnvVar("splunk_hec_token", _secret),
+    "splunk_access_enabled": _EnvVar("splunk_access_enabled", _flag),
     "splunk_access_host": _EnvVar("splunk_access_host", _host),
-    "splunk_access_port": _EnvVar("splunk_access_port", _integer(1, 65535)),
-    "splunk_access_token": _secret_var("splunk_access_token"),
-    "api_token": _secret_var("api_token"),
-    "mode": _EnvVar("MODE_DEV_PROD", _choice("DEV", "PROD")),
-    "enable_https": _flag_var("ENABLE_HTTPS"),
-    "api_workers": _EnvVar("api_workers", _integer(1)),
+    "splunk_access_port": _EnvVar("splunk_access_port", _Integer(1, 65535)),
+    "splunk_access_token": _EnvVar("splunk_access_token", _secret),
+    "api_token": _EnvVar("api_token", _secret),
+    "mode": _EnvVar("MODE_DEV_PROD", _Choice(("DEV", "PROD"))),
+    "enable_https": _EnvVar("ENABLE_HTTPS", _flag),
+    "api_workers": _EnvVar("api_workers", _Integer(1)),
     "project": _EnvVar("GOLDEN_PROJECT", str),
     "use_case": _EnvVar("GOLDEN_USE_CASE", str),
     "events_index": _EnvVar("GOLDEN_EVENTS_INDEX", _index),
@@ -431,9 +433,9 @@ _ENV: Final[Mapping[str, _EnvVar]] = {
     "tls_verify": _EnvVar("GOLDEN_TLS_VERIFY", _tls_verify),
     "spool_dir": _EnvVar("GOLDEN_SPOOL_DIR", _path),
     "srv_dir": _EnvVar("GOLDEN_SRV_DIR", _path),
-    "max_request_mb": _EnvVar("GOLDEN_MAX_REQUEST_MB", _integer(1, 1 << 20)),
-    "log_level": _EnvVar("GOLDEN_LOG_LEVEL", _choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
-    "registry": _EnvVar("GOLDEN_REGISTRY", _choice("off", "mlflow")),
+    "max_request_mb": _EnvVar("GOLDEN_MAX_REQUEST_MB", _Integer(1, 1 << 20)),
+    "log_level": _EnvVar("GOLDEN_LOG_LEVEL", _Choice(("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))),
+    "registry": _EnvVar("GOLDEN_REGISTRY", _Choice(("off", "mlflow"))),
     "image_name": _EnvVar("GOLDEN_IMAGE_NAME", str),
     "image_version": _EnvVar("GOLDEN_IMAGE_VERSION", str),
     "image_revision": _EnvVar("GOLDEN_IMAGE_REVISION", str),
@@ -494,12 +496,12 @@ def load_settings(environ: Mapping[str, str] | None = None, *, image_file: Path 
     problems: list[str] = []
     for field_name, var in _ENV.items():
         raw = env.get(var.name)
-        if raw is None or (var.empty_is_unset and not raw.strip()):
+        if raw is None or (var.empty_is_unset() and not raw.strip()):
             continue
         try:
             values[field_name] = var.parse(raw.strip())
         except ValueError as error:
-            shown = "(hidden)" if var.secret else repr(without_credentials(raw))
+            shown = "(hidden)" if var.is_secret() else repr(without_credentials(raw))
             problems.append(f"{var.name}={shown}: {error}")
         else:
             sources[field_name] = f"env {var.name}"
