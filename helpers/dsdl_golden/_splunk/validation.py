@@ -33,10 +33,14 @@ _TOKEN_FIXES = {
     4: "Splunk does not know this token: set splunk_hec_token to a valid HEC token",
 }
 
+# Splunk's HEC health codes: 18 queues full, 19 acknowledgement unavailable, 20 both.
 _HEALTH_FIXES = {
-    18: "HEC is disabled in Splunk: enable it in Settings > Data inputs > HTTP Event Collector",
-    19: "HEC's queues are full (Splunk is overloaded): try again later or ask your Splunk admin",
-    20: "HEC's indexer acknowledgement is unavailable: try again later or ask your Splunk admin",
+    18: "HEC's queues are full (Splunk is overloaded): try again later or ask your Splunk admin",
+    19: "HEC's indexer acknowledgement is unavailable: try again later or ask your Splunk admin",
+    20: (
+        "HEC's queues are full and its indexer acknowledgement is unavailable: try again later or ask "
+        "your Splunk admin"
+    ),
 }
 _HEC_PORT_HINT = "HEC usually listens on 8088: set splunk_hec_url to https://SPLUNK_HOST:8088"
 _REST_PORT_HINT = "splunkd's management port is usually 8089: check splunk_access_host and splunk_access_port"
