@@ -90,14 +90,21 @@ class DevProcess:
             if lines is self.out:
                 self.lines.put(line.rstrip("\n"))
 
-    def wait_ready(self, timeout: float = 150) -> dict[str, str]:
-        """The summary's values once the ready line is printed."""
+    def wait_ready(self, timeout: float = 90) -> dict[str, str]:
+        """The summary's values once the ready line is printed. If golden dev exits first, or is not
+        ready within ``timeout`` (under the tests' 120 s limit), its output is the failure's message."""
         deadline = time.monotonic() + timeout
         while True:
             try:
-                line = self.lines.get(timeout=max(deadline - time.monotonic(), 0.01))
+                line = self.lines.get(timeout=1)
             except queue.Empty:
-                raise AssertionError(f"golden dev not ready: {self.out} {self.err}") from None
+                if self.process.poll() is None and time.monotonic() < deadline:
+                    continue
+                for reader in self.readers:
+                    reader.join(5)
+                raise AssertionError(
+                    f"golden dev not ready (exit status {self.process.returncode}): {self.out} {self.err}"
+                ) from None
             if line == READY:
                 break
         text = "\n".join(self.out)
