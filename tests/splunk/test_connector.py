@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -11,13 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from golden_testing import connector_settings
+from golden_testing import connector_settings, loopback_splunkd
 
 from dsdl_golden import splunk_connector as splunk
 from dsdl_golden._replies import body_summary
 from dsdl_golden.config import Settings, load_settings
 from dsdl_golden.emulator import SplunkEmulator
-from dsdl_golden.emulator.tls import server_context, write_tls_files
 
 pytestmark = pytest.mark.integration
 
@@ -268,44 +268,17 @@ def test_validate_does_not_hang_on_a_stalled_splunkd(stalled_port: int) -> None:
     assert "timeout=1 s" in problem.detail
 
 
-@contextlib.contextmanager
-def dripping_splunkd(tmp_path: Path, prelude: bytes) -> Iterator[Settings]:
+def dripping_splunkd(tmp_path: Path, prelude: bytes) -> contextlib.AbstractContextManager[Settings]:
     """Settings for a loopback HTTPS server that reads a request, sends ``prelude`` at once and then
     one more byte every half second, for ever (a splunkd or proxy trickling its answer)."""
-    files = write_tls_files(tmp_path / "drip-tls")
-    context = server_context(files)
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.1)
-    stop = threading.Event()
 
-    def drip(connection: socket.socket) -> None:
-        with contextlib.suppress(OSError), context.wrap_socket(connection, server_side=True) as tls:
-            tls.recv(65536)
-            tls.sendall(prelude)
-            while not stop.wait(0.5):
-                tls.sendall(b"x")
+    def drip(tls: ssl.SSLSocket, stop: threading.Event) -> None:
+        tls.recv(65536)
+        tls.sendall(prelude)
+        while not stop.wait(0.5):
+            tls.sendall(b"x")
 
-    def accept() -> None:
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                threading.Thread(target=drip, args=(listener.accept()[0],), daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield load_settings(
-            {
-                "splunk_access_enabled": "1",
-                "splunk_access_host": "127.0.0.1",
-                "splunk_access_port": str(listener.getsockname()[1]),
-                "splunk_access_token": SEARCH_TOKEN,
-                "GOLDEN_TLS_VERIFY": str(files.ca_bundle),
-            }
-        )
-    finally:
-        stop.set()
-        thread.join()
-        listener.close()
+    return loopback_splunkd(tmp_path, SEARCH_TOKEN, drip)
 
 
 _HEADERS_THEN_BODY = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import re
 import socket
+import ssl
 import sys
 import threading
 import types
@@ -21,14 +22,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from golden_testing import ConnectProxy, connector_settings
+from golden_testing import ConnectProxy, connector_settings, loopback_splunkd
 
 from dsdl_golden import splunk_connector as splunk
 from dsdl_golden._splunk.frames import rows_to_frame
 from dsdl_golden._splunk.search import Deadline
-from dsdl_golden.config import Settings, load_settings
+from dsdl_golden.config import Settings
 from dsdl_golden.emulator import SplunkEmulator
-from dsdl_golden.emulator.tls import server_context, write_tls_files
 
 pytestmark = pytest.mark.integration
 
@@ -131,47 +131,20 @@ def test_an_error_body_echoing_the_password_of_a_login_is_masked(
     )
 
 
-@contextlib.contextmanager
-def raw_splunkd(tmp_path: Path, response: bytes) -> Iterator[Settings]:
+def raw_splunkd(tmp_path: Path, response: bytes) -> contextlib.AbstractContextManager[Settings]:
     """Settings for a loopback HTTPS server that answers every request with ``response`` as is."""
-    files = write_tls_files(tmp_path / "raw-tls")
-    context = server_context(files)
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.1)
-    stop = threading.Event()
 
-    def answer(connection: socket.socket) -> None:
-        with contextlib.suppress(OSError), context.wrap_socket(connection, server_side=True) as tls:
-            tls.settimeout(10)
-            received = b""
-            while b"\r\n\r\n" not in received:
-                chunk = tls.recv(65536)
-                if not chunk:
-                    return
-                received += chunk
-            tls.sendall(response)
+    def answer(tls: ssl.SSLSocket, stop: threading.Event) -> None:
+        tls.settimeout(10)
+        received = b""
+        while b"\r\n\r\n" not in received:
+            chunk = tls.recv(65536)
+            if not chunk:
+                return
+            received += chunk
+        tls.sendall(response)
 
-    def accept() -> None:
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                threading.Thread(target=answer, args=(listener.accept()[0],), daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield load_settings(
-            {
-                "splunk_access_enabled": "1",
-                "splunk_access_host": "127.0.0.1",
-                "splunk_access_port": str(listener.getsockname()[1]),
-                "splunk_access_token": SEARCH_TOKEN,
-                "GOLDEN_TLS_VERIFY": str(files.ca_bundle),
-            }
-        )
-    finally:
-        stop.set()
-        thread.join()
-        listener.close()
+    return loopback_splunkd(tmp_path, SEARCH_TOKEN, answer)
 
 
 @pytest.mark.timeout(30)

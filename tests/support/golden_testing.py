@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -24,6 +25,7 @@ import uvicorn
 
 from dsdl_golden.config import Settings, load_settings
 from dsdl_golden.emulator import SplunkEmulator
+from dsdl_golden.emulator.tls import server_context, write_tls_files
 
 #: Variables of DSDL, dsdl-golden and Jupyter that a test must never inherit from the caller's shell:
 #: dsdl_golden.config's, those DSDL sets or its image reads (/work/shared/specs/dsdl-contract.md 1.5, 1.6),
@@ -380,3 +382,42 @@ def load(name):
 def summary(model=None):
     return {{"version": {{}}}}
 """
+
+
+@contextlib.contextmanager
+def loopback_splunkd(
+    tmp_path: Path, search_token: str, serve: Callable[[ssl.SSLSocket, threading.Event], None]
+) -> Iterator[Settings]:
+    """Settings for a hand-made splunkd: a loopback HTTPS server whose ``serve(tls, stop)`` handles
+    each connection (in a thread of its own) until the server stops."""
+    files = write_tls_files(tmp_path / "splunkd-tls")
+    context = server_context(files)
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    stop = threading.Event()
+
+    def handle(connection: socket.socket) -> None:
+        with contextlib.suppress(OSError), context.wrap_socket(connection, server_side=True) as tls:
+            serve(tls, stop)
+
+    def accept() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                threading.Thread(target=handle, args=(listener.accept()[0],), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield load_settings(
+            {
+                "splunk_access_enabled": "1",
+                "splunk_access_host": "127.0.0.1",
+                "splunk_access_port": str(listener.getsockname()[1]),
+                "splunk_access_token": search_token,
+                "GOLDEN_TLS_VERIFY": str(files.ca_bundle),
+            }
+        )
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
