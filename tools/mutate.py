@@ -66,7 +66,11 @@ MODULES = {
         ),
         _module(
             "preprocessing",
-            ("tests/test_preprocessor.py", "tests/test_preprocessor_survivors.py"),
+            (
+                "tests/test_preprocessor.py",
+                "tests/test_preprocessor_survivors.py",
+                "tests/test_preprocessor_first_hour.py",
+            ),
             "_preprocessing/*",
             "preprocessor.py",
         ),
