@@ -43,6 +43,9 @@ ROOT = TESTS.parent
 # exploring new ones, and a failure prints the example to reproduce it.
 settings.register_profile("ci", derandomize=True, print_blob=True)
 settings.register_profile("dev", print_blob=True)
+# ./dev mutate runs every covering test of each surviving mutant: the same few examples every time
+# (a tenth of each test's count, through golden_testing.examples).
+settings.register_profile("mutate", derandomize=True, max_examples=10)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 # Hypothesis' examples database in the clone, wherever pytest is started from.
 hypothesis.configuration.set_hypothesis_home_dir(ROOT / ".hypothesis")

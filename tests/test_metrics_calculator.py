@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from golden_testing import child_environ
+from golden_testing import child_environ, examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as skm
@@ -31,7 +31,7 @@ from dsdl_golden.metrics_calculator import (
 pytestmark = pytest.mark.filterwarnings("error")  # our functions warn about nothing
 
 REL, ABS = 1e-9, 1e-12
-PROPERTY = settings(max_examples=80, deadline=None)
+PROPERTY = settings(max_examples=examples(80), deadline=None)
 BINARY_LABELS = [[0, 1], [-1, 1], ["no", "yes"], [0.0, 1.0], [-(10**12), 10**12]]
 MULTICLASS_LABELS = [[0, 1, 2], ["ant", "bee", "cat", "dog"], [1, 5, 10, 20, 40]]
 PROBABILITY_KEYS = ("roc_auc", "average_precision", "log_loss", "brier_score", "expected_calibration_error")

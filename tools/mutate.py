@@ -113,8 +113,10 @@ def stage(module: Module, staging: Path = STAGING) -> Path:
             'source_paths = ["dsdl_golden"]',
             f"only_mutate = {_toml_list(module.sources)}",
             f"pytest_add_cli_args_test_selection = {_toml_list(module.tests)}",
-            # The suite's own options (nbmake, the notebooks as test paths) are not for mutants.
-            'pytest_add_cli_args = ["-p", "no:cacheprovider", "-o", "addopts=", "-q"]',
+            # The suite's own options (nbmake, the notebooks as test paths) are not for mutants; property
+            # tests run a tenth of their examples, the same ones each time (tests/conftest.py).
+            'pytest_add_cli_args = ["-p", "no:cacheprovider", "-o", "addopts=", "-q", '
+            '"--hypothesis-profile=mutate"]',
             f"also_copy = {_toml_list(ALSO_COPY)}",
             "use_git_change_detection = false",
             "",

@@ -16,6 +16,7 @@ import pytest
 import requests
 import urllib3
 from emulator_values import ACK_TOKEN, CHANNEL, DISABLED_TOKEN, QUERY_TOKEN, TOKEN, WEB_ONLY_TOKEN
+from golden_testing import examples
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -293,7 +294,9 @@ _EVENT_OBJECTS = st.fixed_dictionaries(
 _BIG = 2**70  # beyond 64 bits
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(events=st.lists(_EVENT_OBJECTS, min_size=1, max_size=6), indent=st.sampled_from([None, 1]))
 @example(events=[{"event": math.nan, "time": 1.0}, {"event": "a", "time": 1.0}], indent=None)
 @example(events=[{"event": "a", "time": 1.0, "host": _BIG, "fields": {"n": _BIG}}], indent=None)

@@ -21,6 +21,7 @@ from unittest import mock
 import numpy as np
 import pandas as pd
 import pytest
+from golden_testing import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,7 +29,7 @@ from dsdl_golden import _csv_codec
 from dsdl_golden._csv_codec import read_csv, write_csv
 
 PROPERTY_SETTINGS = settings(
-    max_examples=150,
+    max_examples=examples(150),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import requests
-from golden_testing import dsdl_module, events_of_type, serve
+from golden_testing import dsdl_module, events_of_type, examples, serve
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -367,7 +367,9 @@ def _requests(draw: st.DrawFn) -> tuple[str, bytes]:
     return path, body
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(request=_requests())
 def test_fuzzed_requests_never_fail_the_server_or_write_outside_the_data_directories(
     api: str, srv: Path, request: tuple[str, bytes]

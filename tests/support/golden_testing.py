@@ -22,6 +22,7 @@ import nbformat
 import pandas as pd
 import pytest
 import uvicorn
+from hypothesis import settings
 
 from dsdl_golden.config import Settings, load_settings
 from dsdl_golden.emulator import SplunkEmulator
@@ -65,6 +66,12 @@ FOREIGN_NAMES = frozenset(
 )
 #: Variables a test's child process gets from the test's environment when started with :func:`child_environ`.
 INHERITED = ("PATH", "HOME", "TMPDIR")
+
+
+def examples(count: int) -> int:
+    """A property test's number of examples: ``count``, or a tenth of it under ``./dev mutate``'s
+    hypothesis profile (the loaded profile's ``max_examples`` over hypothesis' default of 100)."""
+    return max(1, count * settings.default.max_examples // 100)
 
 
 def is_setting(name: str) -> bool:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from golden_testing import examples
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -157,7 +158,7 @@ def dead_lettered(spool: Path) -> set[int]:
 
 
 @settings(
-    max_examples=25,
+    max_examples=examples(25),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
