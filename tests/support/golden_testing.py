@@ -64,8 +64,9 @@ FOREIGN_NAMES = frozenset(
         "HYPOTHESIS_STORAGE_DIRECTORY",
     }
 )
-#: Variables a test's child process gets from the test's environment when started with :func:`child_environ`.
-INHERITED = ("PATH", "HOME", "TMPDIR")
+#: Variables a test's child process gets from the test's environment when started with :func:`child_environ`
+#: (``MUTANT_UNDER_TEST``: under ``./dev mutate``, the child runs the mutant its parent test judges).
+INHERITED = ("PATH", "HOME", "TMPDIR", "MUTANT_UNDER_TEST")
 
 
 def examples(count: int) -> int:
