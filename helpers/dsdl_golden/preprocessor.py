@@ -613,9 +613,7 @@ def _observed_fill(observed: pd.Series[Any], strategy: Strategy) -> Any:
             "drop it or use strategy='constant'."
         )
     if strategy == "most_frequent":
-        if dtype_family(observed) == "numeric" and not is_timedelta64_dtype(observed.dtype):
-            return fill_value(float_values(observed), strategy)
-        return _mode(observed)
+        return _mode(observed)  # the value itself: no float round trip for integers above 2**53
     values = float_values(observed)
     infinite = int(np.count_nonzero(np.isinf(values)))
     if infinite:
