@@ -297,7 +297,9 @@ def test_an_exception_without_text_is_named_by_its_repr(api: str, package: Path)
     )
 
 
-def test_an_exception_that_cannot_be_printed_still_gets_a_json_answer(api: str, package: Path) -> None:
+def test_an_exception_that_cannot_be_printed_still_names_the_step_and_its_type(
+    api: str, package: Path
+) -> None:
     (package / "edge.py").write_text(
         edge_module(
             package / "data",
@@ -307,7 +309,8 @@ def test_an_exception_that_cannot_be_printed_still_gets_a_json_answer(api: str, 
     )
     assert post(api, "/fit", {"data": CSV, "meta": meta()}) == {
         "status": "error",
-        "message": "/fit: ERROR: internal error: ValueError: no text",
+        "message": "/fit: ERROR: unable to initialize module. Ended with exception: Unprintable: "
+        "<its str() failed with ValueError>",
     }
 
 

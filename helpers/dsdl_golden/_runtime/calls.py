@@ -54,8 +54,15 @@ def _step(what: str, action: Callable[[], T]) -> T:
     except CallError:
         raise
     except Exception as error:
-        text = str(error) or repr(error)
-        raise CallError(f"{what}. Ended with exception: {type(error).__name__}: {text}") from error
+        raise CallError(f"{what}. Ended with exception: {type(error).__name__}: {_text(error)}") from error
+
+
+def _text(error: Exception) -> str:
+    """The exception's text, its repr when that is empty; a note when its own ``__str__`` fails."""
+    try:
+        return str(error) or repr(error)
+    except Exception as failure:
+        return f"<its str() failed with {type(failure).__name__}>"
 
 
 @dataclass
