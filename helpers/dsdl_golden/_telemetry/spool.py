@@ -402,7 +402,8 @@ class Spool:
                             return batch  # the read limit cut this header: the batch is full
                         length, crc = _HEADER.unpack_from(data, position) if body <= remaining else (0, 0)
                         end = body + length
-                        intact = body <= remaining and end <= remaining
+                        # length 0: zeroed bytes (a page lost in a crash), as crc32(b"") is 0 too
+                        intact = body <= remaining and length > 0 and end <= remaining
                         if intact and batch.payloads and total + length > max_bytes:
                             return batch
                         if intact and end > len(data):  # a single record larger than the read limit
