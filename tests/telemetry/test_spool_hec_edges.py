@@ -502,8 +502,8 @@ def test_wait_for_ack_gives_up_at_once_when_stopped(splunk: SplunkEmulator, acke
     stop = threading.Event()
     stop.set()  # the client is closing
     started = time.monotonic()
-    assert not acked.wait_for_ack(reply.ack_id, timeout=5.0, stop=stop)
-    assert time.monotonic() - started < 2.0
+    assert not acked.wait_for_ack(reply.ack_id, timeout=60.0, stop=stop)
+    assert time.monotonic() - started < 30.0  # not the 60 s timeout, however loaded the machine
 
 
 class Clock:
