@@ -27,8 +27,21 @@ def in_folder() -> Iterator[None]:
 def test_every_module_names_sources_and_tests_that_exist(module: mutate.Module) -> None:
     for pattern in module.sources:
         assert list((ROOT / "helpers").glob(pattern)), f"{module.name}: {pattern} matches no file"
-    for test in module.tests:
+    assert module.test_paths(), f"{module.name}: no tests"
+    for test in module.test_paths():
         assert (ROOT / test).exists(), f"{module.name}: {test} is not there"
+
+
+def test_a_glob_of_tests_takes_in_files_added_later_and_only_those_it_matches(tmp_path: Path) -> None:
+    (tmp_path / "tests").mkdir()
+    for name in ["test_thing.py", "test_thing_edges.py", "test_other.py"]:
+        (tmp_path / "tests" / name).write_text("")
+    module = mutate.Module("thing", ("dsdl_golden/thing.py",), ("tests/test_thing*.py", "tests/support"))
+    assert module.test_paths(tmp_path) == (
+        "tests/test_thing.py",
+        "tests/test_thing_edges.py",
+        "tests/support",
+    )
 
 
 def test_mutmut_reads_the_staged_module_and_imports_the_package_from_its_copy(
@@ -43,7 +56,7 @@ def test_mutmut_reads_the_staged_module_and_imports_the_package_from_its_copy(
     assert config.source_paths == [Path("dsdl_golden")]
     assert config.should_mutate("dsdl_golden/_metrics/regression.py")
     assert not config.should_mutate("dsdl_golden/_telemetry/spool.py")
-    assert config.pytest_add_cli_args_test_selection == list(module.tests)
+    assert config.pytest_add_cli_args_test_selection == list(module.test_paths())
     assert {Path(name) for name in mutate.ALSO_COPY} <= set(config.also_copy)
     # mutmut puts mutants/ first on sys.path: its top must hold the package, as the staging folder does.
     assert config.resolved_mutated_source_paths == [folder.resolve() / "mutants" / "dsdl_golden"]

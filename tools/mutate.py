@@ -39,11 +39,20 @@ KILLED = frozenset({"killed", "timeout", "caught by type check", "segfault"})
 
 @dataclass(frozen=True)
 class Module:
-    """Source files mutmut mutates (globs under dsdl_golden/) and the tests that judge them."""
+    """Source files mutmut mutates (globs under dsdl_golden/) and the tests that judge them (folders,
+    files or globs under the project's top: a glob takes in test files added later)."""
 
     name: str
     sources: tuple[str, ...]
     tests: tuple[str, ...]
+
+    def test_paths(self, root: Path = ROOT) -> tuple[str, ...]:
+        """The tests, globs expanded (sorted), as paths relative to ``root``."""
+        return tuple(
+            path
+            for test in self.tests
+            for path in (sorted(str(p.relative_to(root)) for p in root.glob(test)) if "*" in test else [test])
+        )
 
 
 def _module(name: str, tests: tuple[str, ...], *sources: str) -> Module:
@@ -66,11 +75,7 @@ MODULES = {
         ),
         _module(
             "preprocessing",
-            (
-                "tests/test_preprocessor.py",
-                "tests/test_preprocessor_survivors.py",
-                "tests/test_preprocessor_first_hour.py",
-            ),
+            ("tests/test_preprocessor*.py",),
             "_preprocessing/*",
             "preprocessor.py",
         ),
@@ -112,7 +117,7 @@ def stage(module: Module, staging: Path = STAGING) -> Path:
             "[tool.mutmut]",
             'source_paths = ["dsdl_golden"]',
             f"only_mutate = {_toml_list(module.sources)}",
-            f"pytest_add_cli_args_test_selection = {_toml_list(module.tests)}",
+            f"pytest_add_cli_args_test_selection = {_toml_list(module.test_paths())}",
             # The suite's own options (nbmake, the notebooks as test paths) are not for mutants; property
             # tests run a tenth of their examples, the same ones each time (tests/conftest.py).
             'pytest_add_cli_args = ["-p", "no:cacheprovider", "-o", "addopts=", "-q", '
