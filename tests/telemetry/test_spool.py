@@ -9,21 +9,9 @@ from pathlib import Path
 
 import pytest
 from golden_testing import child_environ
+from spool_testing import drain, payloads
 
 from dsdl_golden._telemetry.spool import Spool
-
-
-def payloads(count: int, start: int = 0) -> list[bytes]:
-    return [f'{{"n":{n}}}'.encode() for n in range(start, start + count)]
-
-
-def drain(spool: Spool, max_events: int = 1000) -> list[bytes]:
-    """Read and commit everything pending."""
-    received = []
-    while (batch := spool.read_batch(max_events, 1 << 20)) is not None:
-        received += batch.payloads
-        spool.commit(batch, len(batch.payloads))
-    return received
 
 
 def test_records_come_back_in_order_and_commit_frees_them(tmp_path: Path) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import struct
 import threading
 import time
 import zlib
@@ -24,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from spool_testing import HEADER, drain, payloads, record
 
 from dsdl_golden._telemetry import hec as hec_module
 from dsdl_golden._telemetry.hec import ACK_PATH, EVENT_PATH, HEALTH_PATH, HecTransport, Verdict
@@ -31,18 +31,8 @@ from dsdl_golden._telemetry.spool import MemorySpool, Spool
 from dsdl_golden.config import Secret
 from dsdl_golden.emulator import SplunkEmulator
 
-HEADER = struct.Struct("<II")
 DEAD = "deadhost-4242-0badc0de"  # the directory of a process that died
 PREALLOCATED = bytes(4096)  # the zeros a killed process leaves after its records
-
-
-def payloads(count: int, start: int = 0) -> list[bytes]:
-    return [f'{{"n":{n}}}'.encode() for n in range(start, start + count)]
-
-
-def record(payload: bytes) -> bytes:
-    """A record as the spool writes it."""
-    return HEADER.pack(len(payload), zlib.crc32(payload)) + payload
 
 
 def left_by_dead_process(
@@ -56,15 +46,6 @@ def left_by_dead_process(
     if cursor is not None:
         (directory / "cursor").write_text(cursor)
     return directory
-
-
-def drain(spool: Spool | MemorySpool) -> list[bytes]:
-    """Read and commit everything pending."""
-    received = []
-    while (batch := spool.read_batch(1000, 1 << 20)) is not None:
-        received += batch.payloads
-        spool.commit(batch, len(batch.payloads))
-    return received
 
 
 def quarantine_of(root: Path, segment: int, offset: int) -> Path:
@@ -590,3 +571,4 @@ def test_a_refused_connection_is_described_as_a_connection_failure(
     assert reply.describe().startswith("connection failed: ")
     assert reply.describe() == f"connection failed: {reply.text}"
     assert "Error" in reply.text
+    assert "refused" in reply.text.lower()  # the reason, not only the exception's type

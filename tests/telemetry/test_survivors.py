@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from spool_testing import drain, payloads
 
 from dsdl_golden._telemetry.client import DeliveryOptions
 from dsdl_golden._telemetry.hec import ACK_PATH, EVENT_PATH
@@ -18,19 +19,6 @@ from dsdl_golden._telemetry.spool import Spool
 from dsdl_golden.config import Settings
 from dsdl_golden.emulator import SplunkEmulator
 from dsdl_golden.telemetry_helper import Telemetry, build_telemetry
-
-
-def payloads(count: int, start: int = 0) -> list[bytes]:
-    return [f'{{"n":{n}}}'.encode() for n in range(start, start + count)]
-
-
-def drain(spool: Spool) -> list[bytes]:
-    """Read and commit everything pending."""
-    received = []
-    while (batch := spool.read_batch(1000, 1 << 20)) is not None:
-        received += batch.payloads
-        spool.commit(batch, len(batch.payloads))
-    return received
 
 
 def left_behind(root: Path, records: list[bytes]) -> Path:
