@@ -91,6 +91,7 @@ def test_an_unusable_spool_directory_warns_how_to_fix_it_and_queues_in_memory_up
     assert messages[0].startswith(
         f"telemetry spool directory {spool_dir} (GOLDEN_SPOOL_DIR) cannot be used ("
     )
+    assert "Not a directory" in messages[0]  # the reason, from the OSError
     assert messages[0].endswith(
         "): events wait in memory (up to 1000 bytes) and are lost if the process dies; set GOLDEN_SPOOL_DIR "
         "to a writable directory"
