@@ -62,7 +62,12 @@ def _module(name: str, tests: tuple[str, ...], *sources: str) -> Module:
 MODULES = {
     module.name: module
     for module in (
-        _module("telemetry", ("tests/telemetry",), "_telemetry/*", "telemetry_helper.py"),
+        _module(
+            "telemetry",
+            ("tests/telemetry", "tests/splunk/test_proxy.py"),  # telemetry through HTTPS_PROXY
+            "_telemetry/*",
+            "telemetry_helper.py",
+        ),
         _module(
             "metrics",
             (

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from golden_testing import child_environ
 
-from dsdl_golden.config import Settings, load_settings
+from dsdl_golden._telemetry.hec import HecTransport
+from dsdl_golden.config import Secret, Settings, load_settings
 from dsdl_golden.emulator import SplunkEmulator
 from dsdl_golden.telemetry_helper import Telemetry, build_telemetry
 
@@ -75,3 +76,12 @@ def child_environment(splunk: SplunkEmulator, hec_token: str, tmp_path: Path) ->
         GOLDEN_TLS_VERIFY=str(splunk.ca_bundle),
         GOLDEN_SPOOL_DIR=str(tmp_path / "spool"),
     )
+
+
+@pytest.fixture
+def transport(splunk: SplunkEmulator, hec_token: str) -> Iterator[HecTransport]:
+    """An HEC transport to ``splunk`` that trusts its CA, closed after the test."""
+    assert splunk.ca_bundle is not None  # the emulator serves HTTPS
+    client = HecTransport(splunk.hec_url, Secret(hec_token), verify=splunk.ca_bundle, timeout=5.0)
+    yield client
+    client.close()

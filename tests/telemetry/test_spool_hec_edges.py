@@ -410,14 +410,6 @@ def test_the_memory_spool_keeps_the_fsync_interval_the_syncer_paces_itself_by(
 
 
 @pytest.fixture
-def transport(splunk: SplunkEmulator, hec_token: str) -> Iterator[HecTransport]:
-    assert splunk.ca_bundle is not None  # the emulator serves HTTPS
-    client = HecTransport(splunk.hec_url, Secret(hec_token), verify=splunk.ca_bundle, timeout=5.0)
-    yield client
-    client.close()
-
-
-@pytest.fixture
 def acked(splunk: SplunkEmulator, ack_token: str) -> Iterator[HecTransport]:
     """A transport for the token with indexer acknowledgement, on a channel."""
     assert splunk.ca_bundle is not None

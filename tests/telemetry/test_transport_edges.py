@@ -18,7 +18,6 @@ from __future__ import annotations
 import errno
 import gzip
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,14 +28,6 @@ from dsdl_golden._telemetry.hec import ACK_PATH, EVENT_PATH, HEALTH_PATH, HecTra
 from dsdl_golden._telemetry.spool import Spool
 from dsdl_golden.config import Secret
 from dsdl_golden.emulator import SplunkEmulator
-
-
-@pytest.fixture
-def transport(splunk: SplunkEmulator, hec_token: str) -> Iterator[HecTransport]:
-    assert splunk.ca_bundle is not None
-    client = HecTransport(splunk.hec_url, Secret(hec_token), verify=splunk.ca_bundle, timeout=5.0)
-    yield client
-    client.close()
 
 
 def event(number: int) -> bytes:
