@@ -378,10 +378,10 @@ class DeliveryClient:
             reply.ack_id, self.options.ack_timeout, self._stopping
         ):
             return self._backoff(attempt, reply)
+        if reply.code:  # said before the commit: a flush that returns has been told
+            logger.warning("HEC accepted a batch with a warning: %s", reply.describe())
         self._commit(batch, len(batch.payloads))
         self._batch_limit = self.options.batch_events
-        if reply.code:
-            logger.warning("HEC accepted a batch with a warning: %s", reply.describe())
         return 0.0
 
     def _on_need_channel(self, batch: Batch, reply: Reply, attempt: int) -> float:
