@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -96,3 +97,12 @@ def test_an_unknown_module_is_refused_with_the_choices(capsys: pytest.CaptureFix
         mutate.main(["metric"])
     assert exit_.value.code == 2
     assert "unknown module metric: choose from telemetry, metrics, preprocessing" in capsys.readouterr().err
+
+
+def test_main_leaves_sigpipe_ignored_so_a_later_tests_broken_pipe_raises() -> None:
+    try:
+        assert mutate.main(["--report", "config"]) == 0
+        # Python's own setting: a write to a closed pipe or socket raises; SIG_DFL would kill pytest.
+        assert signal.getsignal(signal.SIGPIPE) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)

@@ -224,7 +224,6 @@ def main(argv: list[str] | None = None) -> int:
         "on sockets and timeouts)",
     )
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `./dev mutate --report | head` ends quietly
     if args.show:
         return show(args.show)
     unknown = sorted(set(args.modules) - set(MODULES))
@@ -245,4 +244,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # `./dev mutate --report | head` ends quietly; only as a command: main() also runs inside tests,
+    # where the default action would let a later test's write to a closed socket kill pytest.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     sys.exit(main())
