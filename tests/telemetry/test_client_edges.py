@@ -17,6 +17,7 @@ from typing import Any, cast
 
 import numpy as np
 import pytest
+from delivery_testing import OK, FakeHec, dead_letters, messages
 
 from dsdl_golden._telemetry.client import (
     DeadLetterCause,
@@ -188,37 +189,8 @@ def test_an_incorrect_index_that_the_event_does_not_name_is_shown_as_a_question_
 
 # the delivery client: rejections, dead letters, requests too large ------------------------------------
 
-OK = Reply(200, code=0, text="Success")
 TOO_LARGE = Reply(413, text="Content Too Large")
 BAD_FORMAT = "HTTP 400 code=6 'Invalid data format'"
-
-
-class ScriptedHec:
-    """Stands in for HEC: ``answer`` gives the reply to the events of each request, which it records."""
-
-    channel: str | None = None
-
-    def __init__(self, answer: Callable[[list[bytes]], Reply]) -> None:
-        self.answer = answer
-        self.requests: list[list[bytes]] = []
-
-    @staticmethod
-    def encode(events: list[bytes], *, compress: bool = True) -> bytes:
-        return b"\n".join(events)
-
-    def send(self, body: bytes, *, compressed: bool = True) -> Reply:
-        events = body.split(b"\n")
-        self.requests.append(events)
-        return self.answer(events)
-
-    def wait_for_ack(self, ack_id: int, timeout: float, stop: threading.Event | None = None) -> bool:
-        return True
-
-    def open_channel(self) -> None:
-        self.channel = "c0ffee-channel"
-
-    def close(self) -> None:
-        pass
 
 
 def reject_marked(marker: bytes) -> Callable[[list[bytes]], Reply]:
@@ -243,7 +215,7 @@ def start(
     def make(answer: Callable[[list[bytes]], Reply], spooled: list[bytes], **options: Any) -> DeliveryClient:
         spool = MemorySpool(tmp_path, fsync_interval=0.01)
         assert spool.append(spooled) == len(spooled)
-        hec = ScriptedHec(answer)
+        hec = FakeHec(answer=answer)
         client = DeliveryClient(cast(HecTransport, hec), spool, DeliveryOptions(compress=False, **options))
         clients.append(client)
         return client
@@ -253,8 +225,8 @@ def start(
         client.close(timeout=2)
 
 
-def hec_of(client: DeliveryClient) -> ScriptedHec:
-    return cast(ScriptedHec, client.transport)
+def hec_of(client: DeliveryClient) -> FakeHec:
+    return cast(FakeHec, client.transport)
 
 
 def idle_within(client: DeliveryClient, seconds: float) -> bool:
@@ -266,19 +238,8 @@ def idle_within(client: DeliveryClient, seconds: float) -> bool:
     return True
 
 
-def dead_letters(tmp_path: Path) -> list[dict[str, Any]]:
-    path = tmp_path / "dead-letter.jsonl"
-    return (
-        [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
-    )
-
-
 def undeliverable(caplog: pytest.LogCaptureFixture) -> list[tuple[int, str]]:
-    return [
-        (record.levelno, record.getMessage())
-        for record in caplog.records
-        if record.getMessage().startswith("telemetry event undeliverable")
-    ]
+    return messages(caplog, "telemetry event undeliverable")
 
 
 def test_each_rejected_event_is_dead_lettered_with_time_reason_and_text_even_when_not_utf8(
@@ -437,7 +398,7 @@ class SlowDisk(MemorySpool):
 @pytest.fixture
 def slow_disk(tmp_path: Path) -> Iterator[tuple[DeliveryClient, SlowDisk]]:
     spool = SlowDisk(tmp_path)
-    client = DeliveryClient(cast(HecTransport, ScriptedHec(lambda events: OK)), spool)
+    client = DeliveryClient(cast(HecTransport, FakeHec()), spool)
     yield client, spool
     spool.stuck.set()
     client.close(timeout=2)

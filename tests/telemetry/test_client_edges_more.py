@@ -19,6 +19,7 @@ from typing import Any, cast
 
 import numpy as np
 import pytest
+from delivery_testing import FakeHec, dead_letters, messages
 
 from dsdl_golden import telemetry_helper
 from dsdl_golden._telemetry import metric_events
@@ -28,40 +29,6 @@ from dsdl_golden._telemetry.metric_events import ARRAY_EVENT_BYTES, array_event_
 from dsdl_golden._telemetry.spool import MemorySpool
 from dsdl_golden.config import load_settings
 from dsdl_golden.telemetry_helper import Telemetry
-
-OK = Reply(200, code=0, text="Success")
-
-
-class FakeHec:
-    """Stands in for HEC: each request gets the next scripted reply (then ``OK``); indexer
-    acknowledgements are answered from ``acks`` (then True). Requests, ack waits and close are recorded."""
-
-    channel: str | None = None
-
-    def __init__(self, replies: list[Reply] | None = None, acks: list[bool] | None = None) -> None:
-        self.replies = iter(replies or [])
-        self.acks = iter(acks or [])
-        self.requests: list[list[bytes]] = []
-        self.ack_waits: list[tuple[Any, Any, Any]] = []
-        self.closed = False
-
-    @staticmethod
-    def encode(events: list[bytes], *, compress: bool = True) -> bytes:
-        return b"\n".join(events)
-
-    def send(self, body: bytes, *, compressed: bool = True) -> Reply:
-        self.requests.append(body.split(b"\n"))
-        return next(self.replies, OK)
-
-    def wait_for_ack(self, ack_id: Any, timeout: Any, stop: Any = None) -> bool:
-        self.ack_waits.append((ack_id, timeout, stop))
-        return next(self.acks, True)
-
-    def open_channel(self) -> None:
-        self.channel = "channel"
-
-    def close(self) -> None:
-        self.closed = True
 
 
 @pytest.fixture
@@ -79,21 +46,6 @@ def client_of(
     client = DeliveryClient(cast(HecTransport, hec), spool, DeliveryOptions(compress=False, **options))
     clients.append(client)
     return client
-
-
-def dead_letters(root: Path) -> list[dict[str, Any]]:
-    path = root / "dead-letter.jsonl"
-    return (
-        [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
-    )
-
-
-def messages(caplog: pytest.LogCaptureFixture, start: str) -> list[tuple[int, str]]:
-    return [
-        (record.levelno, record.getMessage())
-        for record in caplog.records
-        if record.getMessage().startswith(start)
-    ]
 
 
 # encode: the field that cannot be serialised ----------------------------------------------------------
