@@ -15,6 +15,11 @@ from dsdl_golden._telemetry.hec import Reply
 OK = Reply(200, code=0, text="Success")
 
 
+def event(number: int) -> bytes:
+    """A serialised HEC event for the index ``main``, numbered ``number``."""
+    return f'{{"event":{{"number":{number}}},"index":"main"}}'.encode()
+
+
 class FakeHec:
     """Stands in for HEC: ``answer`` gives the reply to the events of each request (by default the
     scripted ``replies`` in turn, then ``OK``); indexer acknowledgements are answered from ``acks``

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from delivery_testing import event
 from spool_testing import HEADER, drain, payloads, record
 
 from dsdl_golden._telemetry import hec as hec_module
@@ -417,10 +418,6 @@ def acked(splunk: SplunkEmulator, ack_token: str) -> Iterator[HecTransport]:
     client.open_channel()
     yield client
     client.close()
-
-
-def event(number: int) -> bytes:
-    return f'{{"event":{{"number":{number}}},"index":"main"}}'.encode()
 
 
 def test_health_asks_the_collector_health_endpoint(splunk: SplunkEmulator, transport: HecTransport) -> None:

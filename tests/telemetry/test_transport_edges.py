@@ -22,16 +22,13 @@ from pathlib import Path
 
 import pytest
 import urllib3
+from delivery_testing import event
 from spool_testing import drain, payloads, record
 
 from dsdl_golden._telemetry.hec import ACK_PATH, EVENT_PATH, HEALTH_PATH, HecTransport, Verdict
 from dsdl_golden._telemetry.spool import Spool
 from dsdl_golden.config import Secret
 from dsdl_golden.emulator import SplunkEmulator
-
-
-def event(number: int) -> bytes:
-    return f'{{"event":{{"number":{number}}},"index":"main"}}'.encode()
 
 
 def sent(splunk: SplunkEmulator, path: str) -> list[dict[str, object]]:
