@@ -70,11 +70,7 @@ MODULES = {
         ),
         _module(
             "metrics",
-            (
-                "tests/test_metrics_calculator.py",
-                "tests/test_metrics_survivors.py",
-                "tests/test_metrics_first_hour.py",
-            ),
+            ("tests/test_metrics*.py",),
             "_metrics/*",
             "metrics_calculator.py",
         ),

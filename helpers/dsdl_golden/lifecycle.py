@@ -60,6 +60,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from dsdl_golden._error_text import exception_text
 from dsdl_golden._lifecycle.forecasting import StatsmodelsForecaster
 from dsdl_golden._lifecycle.lineage import record_lineage
 from dsdl_golden._lifecycle.model import (
@@ -156,10 +157,9 @@ def _phase(model: GoldenModel, phase: str, rows: int) -> Iterator[dict[str, Any]
     except Exception as error:
         duration = time.perf_counter() - started
         reporter.error(error, phase, rows=rows, duration_s=duration)
-        reporter.event(
-            "run_end", phase, status="error", duration_s=duration, rows=rows, error=str(error)[:500]
-        )
-        logger.error("%s of %s failed after %.2f s: %s", phase, model.name, duration, error)
+        text = exception_text(error)
+        reporter.event("run_end", phase, status="error", duration_s=duration, rows=rows, error=text[:500])
+        logger.error("%s of %s failed after %.2f s: %s", phase, model.name, duration, text)
         raise
     duration = time.perf_counter() - started
     facts["duration_s"] = round(duration, 6)

@@ -71,6 +71,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dsdl_golden._error_text import exception_text
 from dsdl_golden._html import html_table
 from dsdl_golden._telemetry import metric_events
 from dsdl_golden._telemetry.client import DeliveryClient, DeliveryOptions, encode
@@ -496,7 +497,7 @@ class Telemetry:
             {
                 "type": "error",
                 "exception_type": f"{type(error).__module__}.{type(error).__qualname__}",
-                "message": str(error),
+                "message": exception_text(error),
                 "traceback": "".join(traceback.format_exception(error)),
             },
             level="ERROR",

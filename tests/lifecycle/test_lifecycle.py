@@ -260,6 +260,36 @@ def test_an_error_in_the_model_reaches_splunk_and_is_raised_unchanged(
     assert end["event"]["status"] == "error"
 
 
+class UnprintableError(Exception):
+    """An exception of the data scientist's whose ``__str__`` itself fails."""
+
+    def __str__(self) -> str:
+        raise ValueError("no text")
+
+
+@pytest.mark.integration
+def test_an_error_that_cannot_be_printed_is_raised_unchanged_and_still_reported(
+    telemetry_to_emulator: SplunkEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    def unprintable(params: dict[str, Any]) -> Any:
+        raise UnprintableError()
+
+    frame, param = churn()
+    model = lifecycle.init(frame, param, unprintable)
+    with caplog.at_level(logging.ERROR, logger="dsdl_golden.lifecycle"), pytest.raises(UnprintableError):
+        lifecycle.fit(model, frame, param)
+    assert telemetry_helper.flush(20)
+    (error,) = events_of_type(telemetry_to_emulator, "error")
+    assert error["event"]["message"] == "<its str() failed with ValueError>"
+    assert error["event"]["exception_type"].endswith("test_lifecycle.UnprintableError")
+    (end,) = events_of_type(telemetry_to_emulator, "run_end")
+    assert (end["event"]["status"], end["event"]["error"]) == ("error", "<its str() failed with ValueError>")
+    assert [record.getMessage() for record in caplog.records] == [
+        "fit of churn_nb_churn_sample failed after "
+        f"{end['event']['duration_s']:.2f} s: <its str() failed with ValueError>"
+    ]
+
+
 def test_broken_telemetry_settings_never_stop_the_model(
     srv: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

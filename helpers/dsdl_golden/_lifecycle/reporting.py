@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from dsdl_golden import telemetry_helper
+from dsdl_golden._error_text import exception_text
 from dsdl_golden.metrics_calculator import MetricsResult
 
 __all__ = ["Reporter", "logger", "scalar_metrics", "warn_once"]
@@ -79,7 +80,7 @@ class Reporter:
     run_id: str
 
     def _guard(self, kind: str, error: Exception) -> None:
-        text = f"{type(error).__name__}: {error}"
+        text = f"{type(error).__name__}: {exception_text(error)}"
         warn_once(text, "telemetry (%s of model %s) is skipped: %s", kind, self.model, text)
 
     def _context(self, phase: str) -> dict[str, Any]:

@@ -30,6 +30,7 @@ import pandas as pd
 
 from dsdl_golden._atomic import write_atomically
 from dsdl_golden._csv_codec import read_csv, write_csv
+from dsdl_golden._error_text import exception_text
 from dsdl_golden._lifecycle.params import check_name, strip_quotes
 from dsdl_golden._runtime.modules import LoadedModule, ModuleLoader
 from dsdl_golden.config import Settings
@@ -54,15 +55,8 @@ def _step(what: str, action: Callable[[], T]) -> T:
     except CallError:
         raise
     except Exception as error:
-        raise CallError(f"{what}. Ended with exception: {type(error).__name__}: {_text(error)}") from error
-
-
-def _text(error: Exception) -> str:
-    """The exception's text, its repr when that is empty; a note when its own ``__str__`` fails."""
-    try:
-        return str(error) or repr(error)
-    except Exception as failure:
-        return f"<its str() failed with {type(failure).__name__}>"
+        text = exception_text(error)
+        raise CallError(f"{what}. Ended with exception: {type(error).__name__}: {text}") from error
 
 
 @dataclass

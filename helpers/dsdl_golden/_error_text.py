@@ -1,0 +1,24 @@
+"""The text of an exception for messages, logs and telemetry, even when its ``__str__`` fails.
+
+A data scientist's exception class can define a ``__str__`` that raises; calling ``str()`` on it
+inside an ``except`` block would replace their error with that failure. Every place that puts an
+exception's text into a message goes through :func:`exception_text`.
+"""
+
+from __future__ import annotations
+
+__all__ = ["exception_text"]
+
+
+def exception_text(error: BaseException) -> str:
+    """The exception's text, its ``repr`` when that is empty; a note when its own ``str()`` fails.
+
+    >>> exception_text(ValueError("bad column"))
+    'bad column'
+    >>> exception_text(KeyError())
+    'KeyError()'
+    """
+    try:
+        return str(error) or repr(error)
+    except Exception as failure:
+        return f"<its str() failed with {type(failure).__name__}>"
