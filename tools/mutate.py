@@ -92,7 +92,13 @@ MODULES = {
             "config.py",
             "settings_file.py",
         ),
-        _module("lifecycle", ("tests/lifecycle",), "_lifecycle/*", "lifecycle.py"),
+        _module(
+            "lifecycle",
+            # the registry's glue (_lifecycle/registration.py) and the template's own flow
+            ("tests/lifecycle", "tests/registry/test_registry_flow.py", "tests/template/test_flow.py"),
+            "_lifecycle/*",
+            "lifecycle.py",
+        ),
         _module("runtime", ("tests/runtime",), "_runtime/*", "runtime.py"),
     )
 }
