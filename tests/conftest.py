@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import logging
 import os
 import shutil
 import tempfile
@@ -32,6 +33,7 @@ from golden_testing import clear_settings, hec_environment, is_foreign, is_setti
 from hypothesis import settings
 
 from dsdl_golden import telemetry_helper
+from dsdl_golden._lifecycle import reporting
 from dsdl_golden.config import load_settings
 from dsdl_golden.emulator import EmulatorConfig, SplunkEmulator
 from dsdl_golden.workspace import lay_out
@@ -73,8 +75,9 @@ def hermetic_test(
     tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[None]:
     """Each test: no setting an earlier test left, its own HOME and TMPDIR, its tmp_path as working
-    directory; at its end, the garbage it left is collected, so that a ResourceWarning (an error) about
-    a file, socket or process it did not close fails this test and not a later one."""
+    directory; the package's logger and once-only warnings as they were before it; at its end, the
+    garbage it left is collected, so that a ResourceWarning (an error) about a file, socket or process
+    it did not close fails this test and not a later one."""
     clear_settings(monkeypatch)
     own = tmp_path_factory.mktemp(f"{tmp_path.name}-env", numbered=False)
     (own / "home").mkdir()
@@ -83,7 +86,16 @@ def hermetic_test(
     monkeypatch.setenv("TMPDIR", str(own / "tmp"))
     monkeypatch.setattr(tempfile, "tempdir", str(own / "tmp"))
     monkeypatch.chdir(tmp_path)
+    # Process-wide state of the package: the runtime's app sends the package's logs to the stderr of
+    # its time (pytest's capture, closed after that test) and stops them at the root logger (caplog's);
+    # the lifecycle warns once per process about each failure.
+    package = logging.getLogger("dsdl_golden")
+    monkeypatch.setattr(package, "handlers", list(package.handlers))
+    monkeypatch.setattr(package, "propagate", package.propagate)
+    level = package.level
+    monkeypatch.setattr(reporting, "_REPORTED", set())
     yield
+    package.setLevel(level)  # setLevel, not the attribute: the loggers' cached levels are cleared
     gc.collect()
     # What survives the test (module fixtures, caches) is not scanned again: each collection stays short.
     gc.freeze()

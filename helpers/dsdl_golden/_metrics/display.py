@@ -30,6 +30,8 @@ def _confusion_table(matrix: Any, labels: Any) -> str:
         return ""
     if len(labels) > MAX_HTML_LABELS:
         return f"<p>confusion_matrix: {len(labels)} x {len(labels)} labels, not shown</p>"
+    if len(matrix) != len(labels):  # a result edited by hand: the view shows what it can, never raises
+        return f"<p>confusion_matrix: {len(matrix)} rows for {len(labels)} labels, not shown</p>"
     rows = [(label, *row) for label, row in zip(labels, matrix, strict=True)]
     return html_table(("", *labels), rows, caption="confusion_matrix (rows: true label, columns: predicted)")
 
