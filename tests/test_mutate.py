@@ -6,6 +6,7 @@ import json
 import os
 import signal
 from collections.abc import Iterator
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,18 @@ def test_every_module_names_sources_and_tests_that_exist(module: mutate.Module) 
         assert (ROOT / test).exists(), f"{module.name}: {test} is not there"
 
 
+def test_each_lifecycle_file_is_mutated_in_one_run_and_the_keras_tests_judge_only_the_hooks() -> None:
+    for path in sorted((ROOT / "helpers" / "dsdl_golden" / "_lifecycle").glob("*.py")):
+        name = f"dsdl_golden/_lifecycle/{path.name}"
+        owners = [
+            module.name for module in mutate.MODULES.values() if any(fnmatch(name, p) for p in module.sources)
+        ]
+        assert len(owners) == (0 if path.name == "__init__.py" else 1), (name, owners)
+    assert mutate.MODULES["lifecycle"].selection()[-2:] == ("-k", "not keras")
+    assert "tests/lifecycle/test_frameworks.py" in mutate.MODULES["frameworks"].selection()
+    assert mutate.MODULES["frameworks"].keyword == ""
+
+
 def test_a_glob_of_tests_takes_in_files_added_later_and_only_those_it_matches(tmp_path: Path) -> None:
     (tmp_path / "tests").mkdir()
     for name in ["test_thing.py", "test_thing_edges.py", "test_other.py"]:
@@ -57,7 +70,7 @@ def test_mutmut_reads_the_staged_module_and_imports_the_package_from_its_copy(
     assert config.source_paths == [Path("dsdl_golden")]
     assert config.should_mutate("dsdl_golden/_metrics/regression.py")
     assert not config.should_mutate("dsdl_golden/_telemetry/spool.py")
-    assert config.pytest_add_cli_args_test_selection == list(module.test_paths())
+    assert config.pytest_add_cli_args_test_selection == list(module.selection())
     assert {Path(name) for name in mutate.ALSO_COPY} <= set(config.also_copy)
     # mutmut puts mutants/ first on sys.path: its top must hold the package, as the staging folder does.
     assert config.resolved_mutated_source_paths == [folder.resolve() / "mutants" / "dsdl_golden"]

@@ -40,11 +40,13 @@ KILLED = frozenset({"killed", "timeout", "caught by type check", "segfault"})
 @dataclass(frozen=True)
 class Module:
     """Source files mutmut mutates (globs under dsdl_golden/) and the tests that judge them (folders,
-    files or globs under the project's top: a glob takes in test files added later)."""
+    files or globs under the project's top: a glob takes in test files added later), optionally only
+    those whose names match a pytest ``-k`` expression."""
 
     name: str
     sources: tuple[str, ...]
     tests: tuple[str, ...]
+    keyword: str = ""
 
     def test_paths(self, root: Path = ROOT) -> tuple[str, ...]:
         """The tests, globs expanded (sorted), as paths relative to ``root``."""
@@ -54,9 +56,27 @@ class Module:
             for path in (sorted(str(p.relative_to(root)) for p in root.glob(test)) if "*" in test else [test])
         )
 
+    def selection(self, root: Path = ROOT) -> tuple[str, ...]:
+        """pytest's arguments that select the tests: their paths, then ``-k`` when a keyword is set."""
+        return self.test_paths(root) + (("-k", self.keyword) if self.keyword else ())
 
-def _module(name: str, tests: tuple[str, ...], *sources: str) -> Module:
-    return Module(name, tuple(f"dsdl_golden/{source}" for source in sources), tests)
+
+def _module(name: str, tests: tuple[str, ...], *sources: str, keyword: str = "") -> Module:
+    return Module(name, tuple(f"dsdl_golden/{source}" for source in sources), tests, keyword)
+
+
+#: The lifecycle's framework hooks, mutated in a run of their own (``frameworks``): a surviving mutant
+#: runs every test that reaches it, and the Keras tests (3 minutes in all on 2 cores) reach all of the
+#: lifecycle; the lifecycle's own run leaves them out.
+_FRAMEWORK_HOOKS = ("_lifecycle/keras_adapter.py", "_lifecycle/torch_adapter.py", "_lifecycle/networks.py")
+_LIFECYCLE_CORE = tuple(
+    source
+    for source in (
+        f"_lifecycle/{path.name}"
+        for path in sorted((ROOT / "helpers" / "dsdl_golden" / "_lifecycle").glob("*.py"))
+    )
+    if source not in {*_FRAMEWORK_HOOKS, "_lifecycle/__init__.py", "_lifecycle/registration.py"}
+)
 
 
 MODULES = {
@@ -94,10 +114,16 @@ MODULES = {
         ),
         _module(
             "lifecycle",
-            # the registry's glue (_lifecycle/registration.py) and the template's own flow
-            ("tests/lifecycle", "tests/registry/test_registry_flow.py", "tests/template/test_flow.py"),
-            "_lifecycle/*",
+            ("tests/lifecycle", "tests/template/test_flow.py"),  # and the template's own flow
+            *_LIFECYCLE_CORE,
             "lifecycle.py",
+            keyword="not keras",
+        ),
+        _module("frameworks", ("tests/lifecycle/test_frameworks.py",), *_FRAMEWORK_HOOKS),
+        # The lifecycle's glue to the model registry, judged by the registry's tests (MLflow: 5 to 30 s
+        # each, which the lifecycle's other mutants need not pay).
+        _module(
+            "registry", ("tests/registry",), "_lifecycle/registration.py", "_registry/*", "model_registry.py"
         ),
         _module("runtime", ("tests/runtime",), "_runtime/*", "runtime.py"),
     )
@@ -124,7 +150,7 @@ def stage(module: Module, staging: Path = STAGING) -> Path:
             "[tool.mutmut]",
             'source_paths = ["dsdl_golden"]',
             f"only_mutate = {_toml_list(module.sources)}",
-            f"pytest_add_cli_args_test_selection = {_toml_list(module.test_paths())}",
+            f"pytest_add_cli_args_test_selection = {_toml_list(module.selection())}",
             # The suite's own options (nbmake, the notebooks as test paths) are not for mutants; property
             # tests run a tenth of their examples, the same ones each time (tests/conftest.py).
             'pytest_add_cli_args = ["-p", "no:cacheprovider", "-o", "addopts=", "-q", '
