@@ -29,8 +29,8 @@ def in_folder() -> Iterator[None]:
 def test_every_module_names_sources_and_tests_that_exist(module: mutate.Module) -> None:
     for pattern in module.sources:
         assert list((ROOT / "helpers").glob(pattern)), f"{module.name}: {pattern} matches no file"
-    assert module.test_paths(), f"{module.name}: no tests"
-    for test in module.test_paths():
+    assert module.tests, f"{module.name}: no tests"
+    for test in module.tests:
         assert (ROOT / test).exists(), f"{module.name}: {test} is not there"
 
 
@@ -44,18 +44,6 @@ def test_each_lifecycle_file_is_mutated_in_one_run_and_the_keras_tests_judge_onl
     assert mutate.MODULES["lifecycle"].selection()[-2:] == ("-k", "not keras")
     assert "tests/lifecycle/test_frameworks.py" in mutate.MODULES["frameworks"].selection()
     assert mutate.MODULES["frameworks"].keyword == ""
-
-
-def test_a_glob_of_tests_takes_in_files_added_later_and_only_those_it_matches(tmp_path: Path) -> None:
-    (tmp_path / "tests").mkdir()
-    for name in ["test_thing.py", "test_thing_edges.py", "test_other.py"]:
-        (tmp_path / "tests" / name).write_text("")
-    module = mutate.Module("thing", ("dsdl_golden/thing.py",), ("tests/test_thing*.py", "tests/support"))
-    assert module.test_paths(tmp_path) == (
-        "tests/test_thing.py",
-        "tests/test_thing_edges.py",
-        "tests/support",
-    )
 
 
 def test_mutmut_reads_the_staged_module_and_imports_the_package_from_its_copy(
