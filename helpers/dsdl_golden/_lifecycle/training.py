@@ -177,7 +177,9 @@ def time_order(frame: pd.DataFrame) -> np.ndarray:
     times = pd.to_datetime(frame["_time"], errors="coerce", utc=True, format="mixed")
     if times.isna().all():
         times = pd.to_datetime(pd.to_numeric(frame["_time"], errors="coerce"), unit="s", utc=True)
-    return np.argsort(times.to_numpy(), kind="stable")
+    # datetime64 in UTC, not Timestamp objects (which NaT does not compare with): rows whose time does
+    # not parse go last, in their order
+    return np.argsort(times.dt.tz_convert(None).to_numpy(), kind="stable")
 
 
 def _fit_forecaster(model: GoldenModel, frame: pd.DataFrame, target: pd.Series | None) -> dict[str, Any]:

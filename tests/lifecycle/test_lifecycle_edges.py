@@ -1,0 +1,293 @@
+"""Edges of the lifecycle a data scientist meets: staged data, forecasters' facts and messages, time
+order of the rows, field lists with wildcards, the model's repr and telemetry that fails."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LinearRegression
+
+from dsdl_golden import lifecycle, telemetry_helper
+from dsdl_golden._lifecycle.adapters import framework_of
+from dsdl_golden._lifecycle.params import read_request
+from dsdl_golden.config import load_settings
+
+SERIES_PARAM: dict[str, Any] = {
+    "feature_variables": ["_time"],
+    "target_variables": ["value"],
+    "options": {"model_name": "series", "params": {"algo": "edge", "task": "forecast"}},
+}
+NO_HOLDOUT_PARAM: dict[str, Any] = {
+    **SERIES_PARAM,
+    "options": {"model_name": "series", "params": {"algo": "edge", "task": "forecast", "holdout": "0"}},
+}
+
+
+def wavy(n: int = 60) -> np.ndarray:
+    """A deterministic series around 50 that no two rows share a value of."""
+    steps = np.arange(n)
+    return np.asarray(50 + 3 * np.sin(steps / 3) + 0.01 * steps, dtype=np.float64)
+
+
+def series_frame(n: int = 60) -> pd.DataFrame:
+    """``wavy`` with ``_time`` in epoch seconds, one row per minute."""
+    return pd.DataFrame({"_time": 1_700_000_000 + 60 * np.arange(n), "value": wavy(n)})
+
+
+def arima_forecaster(params: dict[str, Any]) -> lifecycle.StatsmodelsForecaster:
+    from statsmodels.tsa.arima.model import ARIMA
+
+    return lifecycle.StatsmodelsForecaster(lambda y: ARIMA(y, order=(1, 0, 0)))
+
+
+def trained_series(model: lifecycle.GoldenModel) -> np.ndarray:
+    """The series the forecaster was trained on last (statsmodels keeps it on the results)."""
+    return np.asarray(model.estimator.model.endog, dtype=np.float64).reshape(-1)
+
+
+# --- stage -------------------------------------------------------------------------------------------------
+
+
+def write_staged(folder: Path, name: str, frame: pd.DataFrame, param: dict[str, Any]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(folder / f"{name}.csv", index=False)
+    (folder / f"{name}.json").write_text(json.dumps(param))
+
+
+def test_stage_reads_the_data_staged_next_to_the_notebook_first(srv: Path, tmp_path: Path) -> None:
+    here = pd.DataFrame({"x": [1.5, 2.5, 3.5], "y": [0, 1, 0]})
+    param = {"feature_variables": ["x"], "target_variables": ["y"], "options": {"model_name": "here"}}
+    write_staged(tmp_path / "data", "churn_stage", here, param)
+    write_staged(load_settings().staging_dir, "churn_stage", here.assign(x=-1.0), {"options": {}})
+
+    frame, staged_param = lifecycle.stage("churn_stage")
+    pd.testing.assert_frame_equal(frame, here)
+    assert staged_param == param
+
+
+def test_stage_falls_back_to_the_staging_directory_when_the_notebook_has_only_the_csv(
+    srv: Path, tmp_path: Path
+) -> None:
+    staged = pd.DataFrame({"x": [7.0, 8.0], "y": [1, 0]})
+    (tmp_path / "data").mkdir()
+    staged.assign(x=0.0).to_csv(tmp_path / "data" / "half_staged.csv", index=False)
+    write_staged(load_settings().staging_dir, "half_staged", staged, {"options": {"model_name": "there"}})
+
+    frame, param = lifecycle.stage("half_staged")
+    pd.testing.assert_frame_equal(frame, staged)
+    assert param == {"options": {"model_name": "there"}}
+
+
+def test_stage_without_staged_data_names_both_places_and_the_staging_search(
+    srv: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(FileNotFoundError) as raised:
+        lifecycle.stage("never_staged")
+    assert str(raised.value) == (
+        f"no staged data 'never_staged' in {tmp_path / 'data'} or {srv / 'notebooks' / 'data'}: run "
+        "| fit MLTKContainer mode=stage algo=<notebook> <target> from <features> into app:never_staged"
+    )
+
+
+def test_stage_refuses_a_name_that_could_leave_the_data_folder(srv: Path) -> None:
+    with pytest.raises(ValueError, match="is not allowed") as raised:
+        lifecycle.stage("../secrets")
+    assert str(raised.value) == (
+        "staged data name '../secrets' is not allowed: use 1 to 128 letters, digits, '_' or '-' "
+        "(no dots, slashes or spaces), starting with a letter, digit or '_'"
+    )
+
+
+# --- forecasters -------------------------------------------------------------------------------------------
+
+
+def test_forecaster_fit_reports_observations_aic_and_bic_of_the_final_training(srv: Path) -> None:
+    frame = series_frame()
+    model = lifecycle.init(frame, SERIES_PARAM, arima_forecaster)
+    report = lifecycle.fit(model, frame, SERIES_PARAM)
+    final = model.estimator
+    assert report["training"] == {"n_observations": 60, "aic": final.aic, "bic": final.bic}
+    assert np.isfinite([final.aic, final.bic]).all()
+
+
+def test_forecaster_without_information_criteria_reports_only_its_observations(srv: Path) -> None:
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    frame = series_frame()
+    model = lifecycle.init(
+        frame,
+        SERIES_PARAM,
+        lambda params: lifecycle.StatsmodelsForecaster(lambda y: ThetaModel(y, deseasonalize=False)),
+    )
+    report = lifecycle.fit(model, frame, SERIES_PARAM)
+    assert report["training"] == {"n_observations": 60}
+    assert (report["model"], report["rows_holdout"]) == ("ThetaModel", 12)
+
+
+def test_a_model_without_an_order_is_described_by_its_class_name_alone(srv: Path) -> None:
+    from statsmodels.tsa.statespace.structural import UnobservedComponents
+
+    frame = series_frame()
+    model = lifecycle.init(
+        frame,
+        SERIES_PARAM,
+        lambda params: lifecycle.StatsmodelsForecaster(lambda y: UnobservedComponents(y, level="llevel")),
+    )
+    assert repr(model) == "GoldenModel('edge_series', not built yet, task=None, fitted=False)"
+    report = lifecycle.fit(model, frame, SERIES_PARAM)
+    assert report["model"] == "UnobservedComponents"
+    assert repr(model) == "GoldenModel('edge_series', UnobservedComponents, task='forecast', fitted=True)"
+
+
+def test_repr_of_a_fitted_arima_model_shows_its_order(srv: Path) -> None:
+    frame = series_frame()
+    model = lifecycle.init(frame, SERIES_PARAM, arima_forecaster)
+    lifecycle.fit(model, frame, SERIES_PARAM)
+    assert repr(model) == "GoldenModel('edge_series', ARIMA (1, 0, 0), task='forecast', fitted=True)"
+
+
+def test_an_unfitted_forecaster_says_so() -> None:
+    forecaster = lifecycle.StatsmodelsForecaster(lambda y: None)
+    assert forecaster.describe() == "StatsmodelsForecaster (not fitted)"
+
+
+def test_a_forecaster_without_a_factory_says_how_to_make_one(srv: Path) -> None:
+    frame = series_frame()
+    model = lifecycle.init(frame, SERIES_PARAM, lambda params: lifecycle.StatsmodelsForecaster())
+    with pytest.raises(TypeError) as raised:
+        lifecycle.fit(model, frame, SERIES_PARAM)
+    assert str(raised.value) == (
+        "StatsmodelsForecaster needs a factory: StatsmodelsForecaster(lambda y: ARIMA(y, ...))"
+    )
+
+
+def test_a_model_that_cannot_take_new_data_names_the_models_that_can(srv: Path) -> None:
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    frame = series_frame()
+    model = lifecycle.init(
+        frame,
+        SERIES_PARAM,
+        lambda params: lifecycle.StatsmodelsForecaster(lambda y: ExponentialSmoothing(y, trend="add")),
+    )
+    lifecycle.fit(model, frame, SERIES_PARAM)
+    with pytest.raises(TypeError) as raised:
+        lifecycle.apply(model, frame, SERIES_PARAM)
+    assert str(raised.value) == (
+        "ExponentialSmoothing cannot be applied to new data: use a state-space model "
+        "(statsmodels.tsa.arima.model.ARIMA, SARIMAX, UnobservedComponents, ETSModel)"
+    )
+
+
+# --- time order of the rows ---------------------------------------------------------------------------------
+
+
+def test_a_forecaster_without_a_time_column_takes_the_rows_in_their_order(srv: Path) -> None:
+    values = wavy(24)
+    frame = pd.DataFrame({"value": values})
+    param = {"target_variables": ["value"], "options": {"params": {"task": "forecast", "holdout": "0"}}}
+    model = lifecycle.init(frame, param, arima_forecaster)
+    lifecycle.fit(model, frame, param)
+    np.testing.assert_array_equal(trained_series(model), values)
+
+
+@pytest.mark.parametrize(
+    "times",
+    [
+        # epoch seconds as text (no date format reads them)
+        [str(1_700_000_000 + 60 * step) for step in range(12)],
+        # ISO times across a change of UTC offset (daylight saving time)
+        [
+            (pd.Timestamp("2024-03-31T00:00:00Z") + pd.Timedelta(minutes=20 * step))
+            .tz_convert("Europe/Madrid")
+            .isoformat()
+            for step in range(12)
+        ],
+        # ISO times with and without fractions of a second
+        [
+            (pd.Timestamp("2024-01-01T00:00:00Z") + pd.Timedelta(seconds=60 * step + 0.5 * (step % 2)))
+            .isoformat()
+            .replace("+00:00", "Z")
+            for step in range(12)
+        ],
+    ],
+    ids=["epoch-text", "utc-offsets-change", "fractional-seconds-in-some-rows"],
+)
+def test_a_forecaster_trains_on_the_rows_in_time_order(srv: Path, times: list[str]) -> None:
+    values = wavy(12)
+    order = np.random.default_rng(3).permutation(12)
+    frame = pd.DataFrame({"_time": np.asarray(times, dtype=object)[order], "value": values[order]})
+    model = lifecycle.init(frame, NO_HOLDOUT_PARAM, arima_forecaster)
+    lifecycle.fit(model, frame, NO_HOLDOUT_PARAM)
+    np.testing.assert_array_equal(trained_series(model), values)
+
+
+def test_a_forecaster_trains_on_rows_whose_time_does_not_parse_after_the_others(srv: Path) -> None:
+    values = wavy(12)
+    times = [f"2026-01-01T00:{minute:02d}:00Z" for minute in range(12)]
+    times[4] = times[9] = "not a time"
+    order = np.random.default_rng(5).permutation(12)
+    frame = pd.DataFrame({"_time": np.asarray(times, dtype=object)[order], "value": values[order]})
+    model = lifecycle.init(frame, NO_HOLDOUT_PARAM, arima_forecaster)
+    lifecycle.fit(model, frame, NO_HOLDOUT_PARAM)
+    unparsed_in_frame_order = [values[row] for row in order if row in (4, 9)]
+    expected = [values[row] for row in range(12) if row not in (4, 9)] + unparsed_in_frame_order
+    np.testing.assert_array_equal(trained_series(model), expected)
+
+
+# --- field lists -------------------------------------------------------------------------------------------
+
+
+def test_field_lists_expand_each_wildcard_and_keep_plain_names_the_data_lacks() -> None:
+    columns = ["churn", "tenure", "total_charges", "total_calls", "contract"]
+    param = {
+        "options": {
+            "params": {"algo": "m"},
+            "target_variable": ["churn"],
+            "feature_variables": ["tenure*", "total*", "MAX_load"],
+        }
+    }
+    spec = read_request(param, columns)
+    # the missing column stays, so that fit names it ("no feature column(s) ['MAX_load']")
+    assert spec.features == ("tenure", "total_charges", "total_calls", "MAX_load")
+
+
+def test_framework_is_the_top_level_package_of_the_model_class() -> None:
+    assert framework_of(LinearRegression()) == "sklearn"
+    assert framework_of(lifecycle.StatsmodelsForecaster()) == "dsdl_golden"
+
+
+# --- telemetry that fails ----------------------------------------------------------------------------------
+
+
+def test_a_failure_to_send_an_error_is_logged_once_and_the_models_error_is_raised(
+    srv: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def unreachable(error: BaseException, **context: Any) -> None:
+        raise ConnectionError(f"cannot send {error}")
+
+    def broken(message: str) -> Any:
+        def build(params: dict[str, Any]) -> Any:
+            raise ArithmeticError(message)
+
+        return build
+
+    monkeypatch.setattr(telemetry_helper, "log_error", unreachable)
+    frame = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "y": [1.0, 3.0, 5.0, 7.0]})
+    param = {"target_variables": ["y"], "options": {"model_name": "demo", "params": {"algo": "edge"}}}
+    with caplog.at_level(logging.WARNING, logger="dsdl_golden.lifecycle"):
+        for message in ["first bug", "first bug", "second bug"]:
+            model = lifecycle.init(frame, param, broken(message))
+            with pytest.raises(ArithmeticError, match=message):
+                lifecycle.fit(model, frame, param)
+    warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert warnings == [
+        "telemetry (error of model edge_demo) is skipped: ConnectionError: cannot send first bug",
+        "telemetry (error of model edge_demo) is skipped: ConnectionError: cannot send second bug",
+    ]
