@@ -93,6 +93,20 @@ def test_the_score_counts_untested_mutants_as_survivors_and_lists_them(
     assert f"no tests   {prefix}5" in printed
 
 
+def test_results_a_run_is_writing_are_left_out_with_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    metrics = tmp_path / "metrics" / "mutants" / "dsdl_golden" / "_metrics"
+    metrics.mkdir(parents=True)
+    name = "dsdl_golden._metrics.core.x_weighted_mean__mutmut_1"
+    (metrics / "core.py.meta").write_text(json.dumps({"exit_code_by_key": {name: 1}}))
+    (metrics / "regression.py.meta").write_text('{"exit_code_by_key": {"dsdl_golden._metr')
+    assert mutate.statuses(tmp_path / "metrics") == {name: "killed"}
+    assert capsys.readouterr().err == (
+        f"mutate: {metrics / 'regression.py.meta'} is being written by a run: its mutants are left out\n"
+    )
+
+
 def test_an_unknown_module_is_refused_with_the_choices(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_:
         mutate.main(["metric"])

@@ -148,7 +148,11 @@ def statuses(folder: Path) -> dict[str, str]:
 
     found: dict[str, str] = {}
     for meta in sorted((folder / "mutants").rglob("*.py.meta")):
-        codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
+        try:
+            codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
+        except json.JSONDecodeError:  # mutmut rewrites the file in place after each mutant
+            print(f"mutate: {meta} is being written by a run: its mutants are left out", file=sys.stderr)
+            continue
         found.update({name: status_by_exit_code[code] for name, code in codes.items()})
     return found
 
