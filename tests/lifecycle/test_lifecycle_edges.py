@@ -46,6 +46,11 @@ def arima_forecaster(params: dict[str, Any]) -> lifecycle.StatsmodelsForecaster:
     return lifecycle.StatsmodelsForecaster(lambda y: ARIMA(y, order=(1, 0, 0)))
 
 
+def forecaster_of(frame: pd.DataFrame, make: Any) -> lifecycle.GoldenModel:
+    """``init`` of a model whose build_model returns a statsmodels forecaster made by ``make(y)``."""
+    return lifecycle.init(frame, SERIES_PARAM, lambda params: lifecycle.StatsmodelsForecaster(make))
+
+
 def trained_series(model: lifecycle.GoldenModel) -> np.ndarray:
     """The series the forecaster was trained on last (statsmodels keeps it on the results)."""
     return np.asarray(model.estimator.model.endog, dtype=np.float64).reshape(-1)
@@ -120,11 +125,7 @@ def test_forecaster_without_information_criteria_reports_only_its_observations(s
     from statsmodels.tsa.forecasting.theta import ThetaModel
 
     frame = series_frame()
-    model = lifecycle.init(
-        frame,
-        SERIES_PARAM,
-        lambda params: lifecycle.StatsmodelsForecaster(lambda y: ThetaModel(y, deseasonalize=False)),
-    )
+    model = forecaster_of(frame, lambda y: ThetaModel(y, deseasonalize=False))
     report = lifecycle.fit(model, frame, SERIES_PARAM)
     assert report["training"] == {"n_observations": 60}
     assert (report["model"], report["rows_holdout"]) == ("ThetaModel", 12)
@@ -134,11 +135,7 @@ def test_a_model_without_an_order_is_described_by_its_class_name_alone(srv: Path
     from statsmodels.tsa.statespace.structural import UnobservedComponents
 
     frame = series_frame()
-    model = lifecycle.init(
-        frame,
-        SERIES_PARAM,
-        lambda params: lifecycle.StatsmodelsForecaster(lambda y: UnobservedComponents(y, level="llevel")),
-    )
+    model = forecaster_of(frame, lambda y: UnobservedComponents(y, level="llevel"))
     assert repr(model) == "GoldenModel('edge_series', not built yet, task=None, fitted=False)"
     report = lifecycle.fit(model, frame, SERIES_PARAM)
     assert report["model"] == "UnobservedComponents"
@@ -171,11 +168,7 @@ def test_a_model_that_cannot_take_new_data_names_the_models_that_can(srv: Path) 
     from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
     frame = series_frame()
-    model = lifecycle.init(
-        frame,
-        SERIES_PARAM,
-        lambda params: lifecycle.StatsmodelsForecaster(lambda y: ExponentialSmoothing(y, trend="add")),
-    )
+    model = forecaster_of(frame, lambda y: ExponentialSmoothing(y, trend="add"))
     lifecycle.fit(model, frame, SERIES_PARAM)
     with pytest.raises(TypeError) as raised:
         lifecycle.apply(model, frame, SERIES_PARAM)

@@ -1,14 +1,19 @@
-"""A Splunk emulator on loopback (HTTPS) and telemetry settings pointing at it."""
+"""A Splunk emulator on loopback (HTTPS), telemetry settings pointing at it, and spools and clients
+closed at the end of the test that made them."""
 
 from __future__ import annotations
 
+import os
+import random
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from golden_testing import child_environ
 
+from dsdl_golden._telemetry.client import DeliveryClient
 from dsdl_golden._telemetry.hec import HecTransport
+from dsdl_golden._telemetry.spool import Spool
 from dsdl_golden.config import Secret, Settings, load_settings
 from dsdl_golden.emulator import SplunkEmulator
 from dsdl_golden.telemetry_helper import Telemetry, build_telemetry
@@ -85,3 +90,48 @@ def transport(splunk: SplunkEmulator, hec_token: str) -> Iterator[HecTransport]:
     client = HecTransport(splunk.hec_url, Secret(hec_token), verify=splunk.ca_bundle, timeout=5.0)
     yield client
     client.close()
+
+
+@pytest.fixture
+def spools() -> Iterator[list[Spool]]:
+    """Spools made by a test, closed at its end."""
+    made: list[Spool] = []
+    yield made
+    for spool in made:
+        spool.close()
+
+
+@pytest.fixture
+def clients() -> Iterator[list[DeliveryClient]]:
+    """Clients the test appends are closed at its end."""
+    made: list[DeliveryClient] = []
+    yield made
+    for client in made:
+        client.close(timeout=2)
+
+
+@pytest.fixture
+def fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The file descriptors ``os.fsync`` is called with during the test (the calls still happen)."""
+    calls: list[int] = []
+    real_fsync = os.fsync
+
+    def counting_fsync(fd: int) -> None:
+        calls.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", counting_fsync)
+    return calls
+
+
+@pytest.fixture
+def ranges(monkeypatch: pytest.MonkeyPatch) -> list[tuple[float, float]]:
+    """The ranges the retry pauses are drawn from (``random.uniform``), each pause the shortest."""
+    drawn: list[tuple[float, float]] = []
+
+    def shortest(low: float, high: float) -> float:
+        drawn.append((low, high))
+        return low
+
+    monkeypatch.setattr(random, "uniform", shortest)
+    return drawn

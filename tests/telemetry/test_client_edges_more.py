@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -29,15 +27,6 @@ from dsdl_golden._telemetry.metric_events import ARRAY_EVENT_BYTES, array_event_
 from dsdl_golden._telemetry.spool import MemorySpool
 from dsdl_golden.config import load_settings
 from dsdl_golden.telemetry_helper import Telemetry
-
-
-@pytest.fixture
-def clients() -> Iterator[list[DeliveryClient]]:
-    """Clients the test appends are closed at its end."""
-    made: list[DeliveryClient] = []
-    yield made
-    for client in made:
-        client.close(timeout=2)
 
 
 def client_of(
@@ -227,15 +216,8 @@ def test_a_batch_accepted_with_a_warning_is_sent_and_the_warning_logged(
 
 
 def test_the_pause_before_each_retry_doubles_from_the_base_up_to_the_cap_with_jitter_down_to_half(
-    clients: list[DeliveryClient], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    clients: list[DeliveryClient], tmp_path: Path, ranges: list[tuple[float, float]]
 ) -> None:
-    ranges: list[tuple[float, float]] = []
-
-    def shortest(low: float, high: float) -> float:
-        ranges.append((low, high))
-        return low
-
-    monkeypatch.setattr(random, "uniform", shortest)
     spool = MemorySpool(tmp_path, fsync_interval=0.01)
     assert spool.append([b'{"n":0}'])
     busy = [Reply(503, text="busy")] * 4

@@ -8,9 +8,7 @@ fsync, closing with a request still in flight, and the Retry-After seconds read 
 from __future__ import annotations
 
 import logging
-import random
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -34,15 +32,6 @@ class Unprintable:
 
 
 UNSERIALISABLE = {"event": {"model": Unprintable()}}
-
-
-@pytest.fixture
-def clients() -> Iterator[list[DeliveryClient]]:
-    """Clients the test appends are closed at its end."""
-    made: list[DeliveryClient] = []
-    yield made
-    for client in made:
-        client.close(timeout=2)
 
 
 def started(
@@ -187,15 +176,8 @@ def test_the_state_is_spooling_only_while_the_last_request_failed(
 
 
 def test_the_pause_before_a_retry_starts_again_from_the_base_after_a_success(
-    clients: list[DeliveryClient], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    clients: list[DeliveryClient], tmp_path: Path, ranges: list[tuple[float, float]]
 ) -> None:
-    ranges: list[tuple[float, float]] = []
-
-    def shortest(low: float, high: float) -> float:
-        ranges.append((low, high))
-        return low
-
-    monkeypatch.setattr(random, "uniform", shortest)
     hec = FakeHec([BUSY, BUSY, OK, BUSY])
     client = started(clients, hec, memory_spool(tmp_path, [b'{"n":0}']), backoff_base=0.01, backoff_cap=1.0)
     assert client.flush(5.0)

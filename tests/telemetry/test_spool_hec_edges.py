@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
 import threading
 import time
 import zlib
@@ -55,15 +54,6 @@ def quarantine_of(root: Path, segment: int, offset: int) -> Path:
 
 def damage_messages(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.getMessage().startswith("spool segment ")]
-
-
-@pytest.fixture
-def spools() -> Iterator[list[Spool]]:
-    """Spools made by a test, closed at its end."""
-    made: list[Spool] = []
-    yield made
-    for spool in made:
-        spool.close()
 
 
 # --- damaged records: resynchronising on the next intact one ------------------------------------
@@ -310,16 +300,8 @@ def test_a_record_that_exactly_fills_the_rest_of_a_segment_goes_into_it(
 
 
 def test_appends_are_not_fsynced_one_by_one_when_an_fsync_interval_groups_them(
-    tmp_path: Path, spools: list[Spool], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, spools: list[Spool], fsyncs: list[int]
 ) -> None:
-    fsyncs: list[int] = []
-    real_fsync = os.fsync
-
-    def counting_fsync(fd: int) -> None:
-        fsyncs.append(fd)
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", counting_fsync)
     spools.append(spool := Spool(tmp_path, fsync_interval=0.5))
     for payload in payloads(3):
         assert spool.append([payload]) == 1

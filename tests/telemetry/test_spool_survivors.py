@@ -19,7 +19,6 @@ import os
 import re
 import socket
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -53,15 +52,6 @@ def dead_process(
 
 def open_descriptors() -> set[str]:
     return set(os.listdir("/proc/self/fd"))
-
-
-@pytest.fixture
-def spools() -> Iterator[list[Spool]]:
-    """Spools made by a test, closed at its end."""
-    made: list[Spool] = []
-    yield made
-    for spool in made:
-        spool.close()
 
 
 # --- adopting the spools of dead processes ------------------------------------------------------------
@@ -200,16 +190,8 @@ def test_a_sent_segment_already_removed_does_not_break_the_commit(
 
 
 def test_sync_reaches_the_disk_only_for_records_written_since_the_last_sync(
-    tmp_path: Path, spools: list[Spool], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, spools: list[Spool], fsyncs: list[int]
 ) -> None:
-    fsyncs: list[int] = []
-    real_fsync = os.fsync
-
-    def counting_fsync(fd: int) -> None:
-        fsyncs.append(fd)
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", counting_fsync)
     spools.append(spool := Spool(tmp_path, fsync_interval=0.5))
     spool.sync()
     assert fsyncs == []  # nothing written yet
