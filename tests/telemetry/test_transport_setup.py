@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -22,11 +23,8 @@ def test_each_verify_setting_gives_its_tls_arguments(tmp_path: Path) -> None:
 
 
 def test_the_system_cas_refuse_a_self_signed_hec_by_default(splunk: SplunkEmulator, hec_token: str) -> None:
-    transport = HecTransport(splunk.hec_url, Secret(hec_token), timeout=5.0)
-    try:
+    with closing(HecTransport(splunk.hec_url, Secret(hec_token), timeout=5.0)) as transport:
         reply = transport.health()
-    finally:
-        transport.close()
     assert reply.status == 0
     assert "CERTIFICATE_VERIFY_FAILED" in reply.text
 
@@ -36,36 +34,29 @@ def test_verification_off_reaches_a_self_signed_hec_and_warns_that_it_is_off(
     splunk: SplunkEmulator, hec_token: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="dsdl_golden.telemetry")
-    transport = HecTransport(splunk.hec_url, Secret(hec_token), verify=False, timeout=5.0)
-    try:
+    with closing(HecTransport(splunk.hec_url, Secret(hec_token), verify=False, timeout=5.0)) as transport:
         assert transport.health().status == 200
-    finally:
-        transport.close()
     warnings = [record.getMessage() for record in caplog.records if "TLS" in record.getMessage()]
     assert warnings == [f"TLS verification of {splunk.hec_url} is off (GOLDEN_TLS_VERIFY)"]
 
 
 def test_a_trailing_slash_of_the_url_is_dropped(splunk: SplunkEmulator, hec_token: str) -> None:
     assert splunk.ca_bundle is not None
-    transport = HecTransport(splunk.hec_url + "/", Secret(hec_token), verify=splunk.ca_bundle)
-    try:
+    with closing(HecTransport(splunk.hec_url + "/", Secret(hec_token), verify=splunk.ca_bundle)) as transport:
         assert transport.base_url == splunk.hec_url
         assert repr(transport) == f"HecTransport({splunk.hec_url!r})"
         assert transport.timeout == 10.0  # the default
         assert transport.channel is None
         assert transport.health().status == 200
-    finally:
-        transport.close()
 
 
 def test_an_answer_slower_than_the_timeout_is_given_up_on(splunk: SplunkEmulator, hec_token: str) -> None:
     assert splunk.ca_bundle is not None
     splunk.inject_fault(listener="hec", path=HEALTH_PATH, delay_ms=5000)
-    transport = HecTransport(splunk.hec_url, Secret(hec_token), verify=splunk.ca_bundle, timeout=0.5)
-    try:
+    with closing(
+        HecTransport(splunk.hec_url, Secret(hec_token), verify=splunk.ca_bundle, timeout=0.5)
+    ) as transport:
         reply = transport.health()
-    finally:
-        transport.close()
     assert reply.status == 0
     assert "timed out" in reply.text
 
