@@ -12,18 +12,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from forecast_testing import START, arima, wavy
 from sklearn.linear_model import LinearRegression
 
 from dsdl_golden import lifecycle, telemetry_helper
 from dsdl_golden._lifecycle.adapters import AeonModel, TrainingRun
-
-START = 1_700_000_000
-
-
-def arima(y: np.ndarray) -> Any:
-    from statsmodels.tsa.arima.model import ARIMA
-
-    return ARIMA(y, order=(1, 0, 0))
 
 
 class RecordingForecaster(lifecycle.StatsmodelsForecaster):
@@ -72,11 +65,6 @@ def fitted(frame: pd.DataFrame, **params: str) -> tuple[Built, lifecycle.GoldenM
 def trained_series(build: Built) -> np.ndarray:
     """The series of the final training (every row)."""
     return build.forecaster.calls[-1][0]
-
-
-def wavy(n: int) -> np.ndarray:
-    steps = np.arange(n)
-    return np.asarray(50 + 3 * np.sin(steps / 3) + 0.5 * steps, dtype=np.float64)
 
 
 # --- what build_model and the forecaster receive -----------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from forecast_testing import START, arima
 from sklearn.linear_model import LinearRegression
 from sklearn.metrics import r2_score
 
@@ -498,8 +499,6 @@ def test_keras_callbacks_of_the_user_run_in_every_training(srv: Path) -> None:
 
 # --- statsmodels -------------------------------------------------------------------------------------------
 
-START = 1_700_000_000
-
 
 def ar1(n: int = 200, seed: int = 5) -> pd.DataFrame:
     """An AR(1) series around 50, one row per minute, with ``_time`` in epoch seconds."""
@@ -512,12 +511,6 @@ def ar1(n: int = 200, seed: int = 5) -> pd.DataFrame:
 
 def shuffled(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sample(frac=1, random_state=1).reset_index(drop=True)
-
-
-def arima(y: np.ndarray) -> Any:
-    from statsmodels.tsa.arima.model import ARIMA
-
-    return ARIMA(y, order=(1, 0, 0))
 
 
 @lifecycle.model_defaults(task="forecast")

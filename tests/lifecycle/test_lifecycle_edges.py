@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from forecast_testing import START, arima, wavy
 from sklearn.linear_model import LinearRegression
 
 from dsdl_golden import lifecycle, telemetry_helper
@@ -29,21 +30,13 @@ NO_HOLDOUT_PARAM: dict[str, Any] = {
 }
 
 
-def wavy(n: int = 60) -> np.ndarray:
-    """A deterministic series around 50 that no two rows share a value of."""
-    steps = np.arange(n)
-    return np.asarray(50 + 3 * np.sin(steps / 3) + 0.01 * steps, dtype=np.float64)
-
-
 def series_frame(n: int = 60) -> pd.DataFrame:
     """``wavy`` with ``_time`` in epoch seconds, one row per minute."""
-    return pd.DataFrame({"_time": 1_700_000_000 + 60 * np.arange(n), "value": wavy(n)})
+    return pd.DataFrame({"_time": START + 60 * np.arange(n), "value": wavy(n)})
 
 
 def arima_forecaster(params: dict[str, Any]) -> lifecycle.StatsmodelsForecaster:
-    from statsmodels.tsa.arima.model import ARIMA
-
-    return lifecycle.StatsmodelsForecaster(lambda y: ARIMA(y, order=(1, 0, 0)))
+    return lifecycle.StatsmodelsForecaster(arima)
 
 
 def forecaster_of(frame: pd.DataFrame, make: Any) -> lifecycle.GoldenModel:
