@@ -203,7 +203,7 @@ def test_dev_runs_everything_and_stops_on_ctrl_c(
     assert values["splunk_hec_url"] == values["hec"]
     assert values["api_token"] == values["token"]
     example = next(line.strip() for line in golden_dev.out if line.strip().startswith("golden call fit "))
-    assert f"--url {values['api']} --token {values['token']}" in example
+    assert f"--url {values['api']} --token={values['token']}" in example
 
     # The printed golden call works (the template, fewer trees to be quick).
     argv = [*shlex.split(example)[1:], "--param", "n_estimators=10"]
@@ -361,3 +361,15 @@ def test_stop_flag() -> None:
     flag.set()
     assert flag.is_set()
     assert flag.wait(5)
+
+
+def test_generated_tokens_that_start_with_a_dash_start_the_emulator_and_the_printed_call(
+    tmp_path: Path,
+) -> None:
+    # secrets.token_urlsafe starts with "-" one time in 64: argparse would read such a value as an option
+    tokens = dev.Secrets(api_token="-api-token", search_token="-search-token", search_password="-password")
+    with dev.start_emulator(tmp_path, tokens, 0, 0) as splunk:
+        assert splunk.settings["splunk_access_token"] == "-search-token"
+    workspace = dev.Workspace(tmp_path, copied=[], exported=[], problems=[])
+    example = shlex.split(dev._example(workspace, "https://127.0.0.1:5000", tokens.api_token))
+    assert cli.build_parser().parse_args(example[1:]).token == "-api-token"

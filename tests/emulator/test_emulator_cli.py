@@ -145,6 +145,11 @@ def test_programs_get_one_json_line_with_the_settings(
     assert list(tmp_path.iterdir()) == []  # no settings file unless asked for
 
 
+def test_tokens_that_start_with_a_dash_are_given_to_the_emulator_as_tokens(tmp_path: Path) -> None:
+    with start_subprocess(tokens=["-hec-token-9"]) as splunk:
+        assert splunk.settings["splunk_hec_token"] == "-hec-token-9"
+
+
 def test_help_documents_every_control_route_and_no_file_outside_the_repository() -> None:
     from dsdl_golden import emulator
     from dsdl_golden.emulator import control

@@ -250,10 +250,8 @@ def start_emulator(workspace: Path, tokens: Secrets, hec_port: int, rest_port: i
             str(hec_port),
             "--rest-port",
             str(rest_port),
-            "--user",
-            f"{SEARCH_USER}:{tokens.search_password}",
-            "--auth-token",
-            tokens.search_token,
+            f"--user={SEARCH_USER}:{tokens.search_password}",
+            f"--auth-token={tokens.search_token}",  # a generated token may start with "-"
             tokens=[tokens.hec_token],
             cert_dir=workspace / ".golden" / "tls",
         )
@@ -400,7 +398,8 @@ def _example(workspace: Workspace, api_url: str, api_token: str) -> str:
         arguments = [str(data), "--algo", TEMPLATE, "--target", "churn", "--model-name", "churn"]
     else:
         arguments = ["DATA.csv", "--algo", "NOTEBOOK_NAME", "--target", "COLUMN", "--model-name", "NAME"]
-    return shlex.join(["golden", "call", "fit", *arguments, "--url", api_url, "--token", api_token])
+    # --token=: a generated token may start with "-", which would be read as an option
+    return shlex.join(["golden", "call", "fit", *arguments, "--url", api_url, f"--token={api_token}"])
 
 
 def print_summary(

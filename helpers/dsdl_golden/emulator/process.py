@@ -254,7 +254,8 @@ def start_subprocess(
     stops when :meth:`EmulatorProcess.stop` is called or when this process exits (its stdin closes).
     """
     command = [sys.executable, "-m", "dsdl_golden.emulator", "--json", "--hec-port", "0", "--rest-port", "0"]
-    command += ["--stop-on-stdin-eof", *(item for token in tokens for item in ("--token", token))]
+    # --option=value: a generated token may start with "-", which argparse would take for an option
+    command += ["--stop-on-stdin-eof", *(f"--token={token}" for token in tokens)]
     if not tls:
         command.append("--no-tls")
     if cert_dir is not None:
