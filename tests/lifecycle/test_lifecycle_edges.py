@@ -15,7 +15,7 @@ from forecast_testing import START, arima, wavy
 from sklearn.linear_model import LinearRegression
 
 from dsdl_golden import lifecycle, telemetry_helper
-from dsdl_golden._lifecycle.adapters import framework_of
+from dsdl_golden._lifecycle.adapters import ADAPTERS, adapter_class, framework_of
 from dsdl_golden._lifecycle.params import read_request
 from dsdl_golden.config import load_settings
 
@@ -277,3 +277,33 @@ def test_a_failure_to_send_an_error_is_logged_once_and_the_models_error_is_raise
         "telemetry (error of model edge_demo) is skipped: ConnectionError: cannot send first bug",
         "telemetry (error of model edge_demo) is skipped: ConnectionError: cannot send second bug",
     ]
+
+
+# --- saved models ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(ADAPTERS))
+def test_each_saved_adapter_name_loads_the_class_that_saves_under_it(name: str) -> None:
+    assert adapter_class(name).name == name
+
+
+def test_a_model_saved_by_an_adapter_this_version_lacks_says_to_fit_it_again(srv: Path) -> None:
+    frame = pd.DataFrame({"x": np.arange(20.0), "y": 2 * np.arange(20.0)})
+    param = {
+        "feature_variables": ["x"],
+        "target_variables": ["y"],
+        "options": {"model_name": "later", "params": {"algo": "edge"}},
+    }
+    model = lifecycle.init(frame, param, lambda params: LinearRegression())
+    lifecycle.fit(model, frame, param)
+    lifecycle.save(model, "later")
+    metadata_file = srv / "app" / "model" / "data" / "later" / "golden.json"
+    metadata = json.loads(metadata_file.read_text())
+    metadata_file.unlink()  # the saved folder's files may be read-only links into a version folder
+    metadata_file.write_text(json.dumps({**metadata, "adapter": "onnx"}))
+
+    with pytest.raises(
+        ValueError, match="made by adapter 'onnx', which this dsdl-golden does not know"
+    ) as error:
+        lifecycle.load("later")
+    assert "(it knows estimator, aeon, torch, keras, statsmodels): fit the model again" in str(error.value)

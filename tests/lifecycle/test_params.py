@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from dsdl_golden._lifecycle.params import LifecycleOptions, parse_value, read_request
+from dsdl_golden._lifecycle.params import LifecycleOptions, parse_value, read_request, splunk_meta
 
 COLUMNS = ["churn", "tenure", "total_charges", "total_calls", "contract", "_time"]
 
@@ -111,3 +113,55 @@ def test_model_defaults_apply_unless_the_spl_overrides_them() -> None:
 def test_bad_requests_say_what_to_fix(param: object, message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
         read_request(param, COLUMNS)  # type: ignore[arg-type]
+
+
+def test_splunk_meta_is_the_request_splunk_sends_for_fit_with_a_target_and_a_model_name() -> None:
+    meta = splunk_meta(
+        "pretrained_dga_model_dsdl", ["domain"], "is_dga", "pretrained_dga_model_dsdl", {"mode": "stage"}
+    )
+    # the contract's real example (../shared/specs/dsdl-contract.md, 2.4), key order included
+    assert json.dumps(meta) == json.dumps(
+        {
+            "options": {
+                "params": {"algo": "pretrained_dga_model_dsdl", "mode": "stage"},
+                "args": ["is_dga", "domain"],
+                "feature_variables": ["domain"],
+                "model_name": "pretrained_dga_model_dsdl",
+                "algo_name": "MLTKContainer",
+                "mlspl_limits": {
+                    "handle_new_cat": "default",
+                    "max_distinct_cat_values": "100",
+                    "max_distinct_cat_values_for_classifiers": "100",
+                    "max_distinct_cat_values_for_scoring": "100",
+                    "max_fit_time": "600",
+                    "max_inputs": "100000",
+                    "max_memory_usage_mb": "4000",
+                    "max_model_size_mb": "30",
+                    "max_score_time": "600",
+                    "use_sampling": "true",
+                },
+                "kfold_cv": None,
+                "target_variable": ["is_dga"],
+            },
+            "feature_variables": ["domain"],
+            "target_variables": ["is_dga"],
+        }
+    )
+
+
+def test_splunk_meta_without_a_target_or_model_name_leaves_their_keys_out() -> None:
+    meta = splunk_meta("anomaly", ["bytes", "packets"])
+    assert meta["feature_variables"] == ["bytes", "packets"]
+    assert "target_variables" not in meta
+    options = meta["options"]
+    assert options["args"] == ["bytes", "packets"]
+    assert options["params"] == {"algo": "anomaly"}
+    assert "target_variable" not in options
+    assert "model_name" not in options
+    spec = read_request(meta, ["bytes", "packets", "_time"])
+    assert (spec.algo, spec.model_name, spec.features, spec.target) == (
+        "anomaly",
+        "default",
+        ("bytes", "packets"),
+        None,
+    )

@@ -11,6 +11,7 @@ never imports it.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -28,6 +29,7 @@ __all__ = [
     "SavedModel",
     "TrainingRun",
     "adapt",
+    "adapter_class",
     "framework_of",
     "seed_frameworks",
 ]
@@ -246,21 +248,25 @@ def seed_frameworks(random_state: int) -> None:
         keras.utils.set_random_seed(random_state)
 
 
-def _lazy(module: str, name: str) -> Callable[[], type[SavedModel]]:
-    def load() -> type[SavedModel]:
-        import importlib
-
-        adapter: type[SavedModel] = getattr(importlib.import_module(module), name)
-        return adapter
-
-    return load
-
-
-#: Model classes by their saved ``name``, loaded only when a saved model needs one.
-ADAPTERS: dict[str, Callable[[], type[SavedModel]]] = {
-    "estimator": lambda: EstimatorModel,
-    "aeon": lambda: AeonModel,
-    "torch": _lazy("dsdl_golden._lifecycle.torch_adapter", "TorchModel"),
-    "keras": _lazy("dsdl_golden._lifecycle.keras_adapter", "KerasModel"),
-    "statsmodels": _lazy("dsdl_golden._lifecycle.forecasting", "StatsmodelsForecaster"),
+#: Model classes by their saved ``name``: (module, class), imported only when a saved model needs one.
+ADAPTERS: Mapping[str, tuple[str, str]] = {
+    "estimator": (__name__, "EstimatorModel"),
+    "aeon": (__name__, "AeonModel"),
+    "torch": ("dsdl_golden._lifecycle.torch_adapter", "TorchModel"),
+    "keras": ("dsdl_golden._lifecycle.keras_adapter", "KerasModel"),
+    "statsmodels": ("dsdl_golden._lifecycle.forecasting", "StatsmodelsForecaster"),
 }
+
+
+def adapter_class(name: object) -> type[SavedModel]:
+    """The model class a model was saved with (its ``name``), imported now; raises ``ValueError`` for a
+    name this version does not know (a model saved by a newer dsdl-golden, or a hand-edited file)."""
+    if not isinstance(name, str) or name not in ADAPTERS:
+        raise ValueError(
+            f"the saved model was made by adapter {name!r}, which this dsdl-golden does not know "
+            f"(it knows {', '.join(ADAPTERS)}): fit the model again, or load it with the dsdl-golden "
+            "that saved it"
+        )
+    module, attribute = ADAPTERS[name]
+    found: type[SavedModel] = getattr(importlib.import_module(module), attribute)
+    return found

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dsdl_golden._lifecycle.adapters import ADAPTERS, ModelAdapter, SavedModel
+from dsdl_golden._lifecycle.adapters import ModelAdapter, SavedModel, adapter_class
 from dsdl_golden._lifecycle.lineage import store_lineage
 from dsdl_golden._lifecycle.model import BuildModel, DataInfo, GoldenModel, plain
 from dsdl_golden._lifecycle.params import LifecycleOptions, RequestSpec
@@ -78,18 +78,18 @@ def load_model(directory: Path, name: str, build_model: BuildModel | None) -> Go
         params=dict(saved["params"]),
     )
     data = None if metadata.get("data_info") is None else DataInfo(**metadata["data_info"])
-    adapter_class = ADAPTERS[metadata["adapter"]]()
+    saved_class = adapter_class(metadata.get("adapter"))
 
     def rebuild() -> SavedModel:
         if build_model is None:
             raise TypeError(
-                f"the saved model {name!r} is a {adapter_class.framework} model: its weights are loaded into "
+                f"the saved model {name!r} is a {saved_class.framework} model: its weights are loaded into "
                 f"the model build_model builds, call lifecycle.load({name!r}, build_model)"
             )
         assert data is not None
         return build_adapter(build_model, spec.params, data)
 
-    adapter = adapter_class.restore(directory, metadata.get("adapter_state") or {}, rebuild)
+    adapter = saved_class.restore(directory, metadata.get("adapter_state") or {}, rebuild)
     preprocessor = None
     if (directory / PREPROCESSOR_FILE).is_file():
         import joblib
