@@ -282,9 +282,9 @@ def test_a_failure_to_send_an_error_is_logged_once_and_the_models_error_is_raise
 # --- saved models ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", sorted(ADAPTERS))
-def test_each_saved_adapter_name_loads_the_class_that_saves_under_it(name: str) -> None:
-    assert adapter_class(name).name == name
+def test_each_saved_adapter_name_loads_the_class_that_saves_under_it() -> None:
+    # one test, not one per name: the lifecycle's mutation run deselects test ids with "torch" or "keras"
+    assert {name: adapter_class(name).name for name in ADAPTERS} == {name: name for name in ADAPTERS}
 
 
 def test_a_model_saved_by_an_adapter_this_version_lacks_says_to_fit_it_again(srv: Path) -> None:
