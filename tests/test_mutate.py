@@ -62,6 +62,15 @@ def test_mutmut_reads_the_staged_module_and_imports_the_package_from_its_copy(
     assert {Path(name) for name in mutate.ALSO_COPY} <= set(config.also_copy)
     # mutmut puts mutants/ first on sys.path: its top must hold the package, as the staging folder does.
     assert config.resolved_mutated_source_paths == [folder.resolve() / "mutants" / "dsdl_golden"]
+    assert config.process_isolation == configuration.ProcessIsolation.FORK
+
+
+def test_the_network_tests_run_in_mutants_forked_before_tensorflow_ran(
+    tmp_path: Path, in_folder: None
+) -> None:
+    os.chdir(mutate.stage(mutate.MODULES["frameworks"], tmp_path))
+    configuration._config = None
+    assert configuration.config().process_isolation == configuration.ProcessIsolation.FORKSERVER
 
 
 def test_staging_again_keeps_the_folder_and_its_results(tmp_path: Path) -> None:

@@ -44,20 +44,28 @@ class Module:
 
     Tests are named by folder: mutmut resets every result when its test selection changes, and a new
     test file in a folder leaves the selection as it was (mutmut then only runs the new tests' stats).
+
+    ``isolation`` is mutmut's ``process_isolation``: ``fork`` forks each mutant from the process that
+    ran the tests for their timings (fast: imports and compiled kernels are warm); ``forkserver`` forks
+    it from a process that only collected the tests, for libraries that do not survive a fork once they
+    have run (TensorFlow: a forked Keras test hangs).
     """
 
     name: str
     sources: tuple[str, ...]
     tests: tuple[str, ...]
     keyword: str = ""
+    isolation: str = "fork"
 
     def selection(self) -> tuple[str, ...]:
         """pytest's arguments that select the tests: their paths, then ``-k`` when a keyword is set."""
         return self.tests + (("-k", self.keyword) if self.keyword else ())
 
 
-def _module(name: str, tests: tuple[str, ...], *sources: str, keyword: str = "") -> Module:
-    return Module(name, tuple(f"dsdl_golden/{source}" for source in sources), tests, keyword)
+def _module(
+    name: str, tests: tuple[str, ...], *sources: str, keyword: str = "", isolation: str = "fork"
+) -> Module:
+    return Module(name, tuple(f"dsdl_golden/{source}" for source in sources), tests, keyword, isolation)
 
 
 #: The lifecycle's framework hooks, mutated in a run of their own (``frameworks``): a surviving mutant
@@ -95,7 +103,9 @@ MODULES = {
             "lifecycle.py",
             keyword="not keras and not torch",
         ),
-        _module("frameworks", ("tests/lifecycle/test_frameworks.py",), *_FRAMEWORK_HOOKS),
+        _module(
+            "frameworks", ("tests/lifecycle/test_frameworks.py",), *_FRAMEWORK_HOOKS, isolation="forkserver"
+        ),
         # The lifecycle's glue to the model registry, judged by the registry's tests (MLflow: 5 to 30 s
         # each, which the lifecycle's other mutants need not pay).
         _module(
@@ -127,6 +137,7 @@ def stage(module: Module, staging: Path = STAGING) -> Path:
             'source_paths = ["dsdl_golden"]',
             f"only_mutate = {_toml_list(module.sources)}",
             f"pytest_add_cli_args_test_selection = {_toml_list(module.selection())}",
+            f"process_isolation = {json.dumps(module.isolation)}",
             # The suite's own options (nbmake, the notebooks as test paths) are not for mutants; property
             # tests run a tenth of their examples, the same ones each time (tests/conftest.py).
             'pytest_add_cli_args = ["-p", "no:cacheprovider", "-o", "addopts=", "-q", '
@@ -193,7 +204,10 @@ def run(module: Module, *, again: bool = False, jobs: int = 2) -> int:
     if again and not names:
         return 0
     print(f"mutate: {module.name} in {folder.relative_to(ROOT)}", flush=True)
-    environment = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    # mutmut forks each mutant from a process that already ran every test. numba's default threading
+    # layer here is GNU OpenMP, which is not fork-safe: a forked mutant that runs aeon's parallel kernels
+    # again dies of SIGTERM, which mutmut reports as "suspicious". numba's own workqueue layer is.
+    environment = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "NUMBA_THREADING_LAYER": "workqueue"}
     return subprocess.run(
         [MUTMUT, "run", "--max-children", str(jobs), *names], check=False, cwd=folder, env=environment
     ).returncode
