@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -12,11 +14,14 @@ import pandas as pd
 import pytest
 from golden_testing import events_of_type
 from sklearn.ensemble import IsolationForest, RandomForestClassifier
-from sklearn.linear_model import LinearRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.model_selection import train_test_split
+from sklearn.svm import LinearSVC
+from sklearn.tree import DecisionTreeClassifier
 
 from dsdl_golden import lifecycle, telemetry_helper
 from dsdl_golden._csv_codec import read_csv
+from dsdl_golden._lifecycle.reporting import Reporter, scalar_metrics
 from dsdl_golden.config import load_settings
 from dsdl_golden.emulator import SplunkEmulator
 from dsdl_golden.metrics_calculator import calculate_all_metrics
@@ -63,6 +68,13 @@ def test_holdout_metrics_are_those_of_the_same_model_on_a_stratified_split(srv: 
         assert report["metrics"][name] == pytest.approx(expected[name], rel=1e-12)
     assert model.metrics is not None
     assert model.metrics["confusion_matrix"] == expected["confusion_matrix"]
+    assert report["metrics"]["per_class.yes.recall"] == pytest.approx(expected["per_class"][1]["recall"])
+    holdout = model.holdout  # what the template's plots draw
+    assert holdout is not None
+    assert holdout["labels"] == ["no", "yes"]
+    np.testing.assert_array_equal(holdout["y_true"], held["churn"].to_numpy())
+    np.testing.assert_array_equal(holdout["y_pred"], expected_model.predict(held_features))
+    np.testing.assert_allclose(holdout["y_proba"], expected_model.predict_proba(held_features), rtol=1e-12)
 
 
 def test_apply_gives_the_target_and_class_probabilities_row_for_row(srv: Path) -> None:
@@ -140,6 +152,14 @@ def test_summary_is_json_and_describes_the_model(srv: Path) -> None:
     assert summary["training_data"]["column_profiles"]["contract"]["distinct"] == 3
     assert summary["preprocessing"]["columns"]["contract"]["kind"] == "categorical"
     assert facts["version"]["scikit-learn"]
+    assert (summary["name"], summary["algo"], summary["model_name"]) == (
+        "churn_nb_churn_sample",
+        "churn_nb",
+        "churn_sample",
+    )
+    assert summary["options"]["holdout"] == 0.2
+    assert (summary["metrics"]["task"], summary["metrics"]["n_samples"]) == ("binary", 120)
+    assert summary["registered"] is None  # the registry is off
 
 
 def test_regression_and_unsupervised_models(srv: Path) -> None:
@@ -175,6 +195,8 @@ def test_regression_and_unsupervised_models(srv: Path) -> None:
         (lambda m, f: lifecycle.fit({}, f, None), "model must be what lifecycle.init"),
         (lambda m, f: lifecycle.load("never_saved"), "no saved model 'never_saved'"),
         (lambda m, f: lifecycle.load("../../etc/passwd"), "is not allowed"),
+        (lambda m, f: lifecycle.apply({}, f, None), "^apply: model must be what lifecycle.init"),
+        (lambda m, f: lifecycle.apply(m, f.to_numpy(), None), "^apply: df must be a pandas DataFrame"),
     ],
 )
 def test_misuse_gets_an_error_that_says_what_to_do(srv: Path, call: Any, message: str) -> None:
@@ -188,7 +210,11 @@ def test_build_model_must_return_a_model(srv: Path) -> None:
     frame, param = churn()
     for build, message in [
         (lambda params: None, "build_model returned None"),
-        (lambda params: "forest", "str has no fit or predict method"),
+        (
+            lambda params: "forest",
+            r"^str has no fit or predict method: build_model must return a model with fit and predict "
+            r"\(scikit-learn style\), a torch\.nn\.Module or a keras\.Model$",
+        ),
         (None, "no build_model"),
     ]:
         model = lifecycle.init(frame, param, build)
@@ -229,6 +255,14 @@ def test_telemetry_of_a_run_reaches_splunk(telemetry_to_emulator: SplunkEmulator
     assert "accuracy" in stages["train"]  # apply on the training frame: in-sample metrics
     assert stages["apply"]["psi.tenure"] > 0.25
     assert "labels" not in " ".join(stages["holdout"])
+    assert stages["apply"]["roc_auc"] > 0.5  # scored from the class probabilities
+    assert [end["fields"]["phase"] for end in events_of_type(splunk, "run_end")] == ["fit", "apply", "apply"]
+    phases = {
+        (measurement["fields"]["stage"], measurement["fields"]["phase"])
+        for measurement in splunk.events(index="golden_metrics", kind="metric")
+        if measurement["metric_name"] == "accuracy"
+    }
+    assert phases == {("holdout", "fit"), ("train", "apply"), ("apply", "apply")}
 
 
 @pytest.mark.integration
@@ -306,3 +340,269 @@ def test_broken_telemetry_settings_never_stop_the_model(
         assert "GOLDEN_EVENTS_INDEX" in warnings[0]
     finally:
         telemetry_helper.configure(load_settings({}))
+
+
+def test_apply_scores_new_rows_that_carry_the_target_and_says_which_rows_it_scored(srv: Path) -> None:
+    frame, param = churn()
+    model = lifecycle.init(frame, param, forest)
+    lifecycle.fit(model, frame, param)
+    lifecycle.apply(model, frame, param)
+    assert model.last_apply is not None
+    assert model.last_apply["metrics_stage"] == "train"  # the frame fit was given: in-sample
+    later = frame.copy()
+    lifecycle.apply(model, later, param)
+    assert model.last_apply["metrics_stage"] == "apply"
+    scored = calculate_all_metrics(later["churn"], lifecycle.apply(model, later)["churn"], task="binary")
+    assert model.last_apply["metrics"]["accuracy"] == scored["accuracy"]
+    assert 0.5 < model.last_apply["metrics"]["roc_auc"] <= 1
+
+
+def test_apply_refuses_a_model_whose_fit_failed(srv: Path) -> None:
+    class Broken(RandomForestClassifier):
+        def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:  # noqa: N803
+            raise ArithmeticError("the model's own bug")
+
+    frame, param = churn()
+    model = lifecycle.init(frame, param, lambda params: Broken())
+    with pytest.raises(ArithmeticError):
+        lifecycle.fit(model, frame, param)
+    with pytest.raises(ValueError, match="is not fitted") as raised:
+        lifecycle.apply(model, frame, param)
+    assert str(raised.value) == (
+        "model churn_nb_churn_sample is not fitted: call fit (or load a saved model) before apply"
+    )
+
+
+def test_apply_names_the_missing_feature_columns_and_a_model_that_drops_rows(srv: Path) -> None:
+    class DropsARow(LinearRegression):
+        dropping = False
+
+        def predict(self, X: Any) -> Any:  # noqa: N803
+            predicted = super().predict(X)
+            return predicted[:-1] if self.dropping else predicted
+
+    frame = pd.DataFrame({"x": np.arange(20.0), "y": 2 * np.arange(20.0)})
+    param = {"feature_variables": ["x"], "target_variables": ["y"], "options": {"params": {"holdout": "0"}}}
+    model = lifecycle.init(frame, param, lambda params: DropsARow())
+    lifecycle.fit(model, frame, param)
+    with pytest.raises(ValueError, match="no feature column") as raised:
+        lifecycle.apply(model, frame.rename(columns={"x": "z"}))
+    assert str(raised.value) == "the data has no feature column(s) ['x']; its columns are ['z', 'y']"
+
+    model.estimator.dropping = True
+    with pytest.raises(ValueError, match="predictions for") as raised:
+        lifecycle.apply(model, frame)
+    assert str(raised.value) == "the model returned 19 predictions for 20 rows"
+
+
+def test_the_module_gives_dsdls_model_directory_and_the_network_classes_when_asked(srv: Path) -> None:
+    from dsdl_golden._lifecycle import keras_adapter, torch_adapter
+
+    model_directory = srv / "app" / "model" / "data"
+    assert f"{model_directory}/" == lifecycle.MODEL_DIRECTORY
+    assert lifecycle.TorchModel is torch_adapter.TorchModel
+    assert lifecycle.KerasModel is keras_adapter.KerasModel
+    with pytest.raises(AttributeError) as raised:
+        _ = lifecycle.TorchModule
+    assert str(raised.value) == "module 'dsdl_golden.lifecycle' has no attribute 'TorchModule'"
+
+
+@pytest.mark.integration
+def test_a_training_step_sends_its_finite_numbers_under_the_fit_phase(
+    telemetry_to_emulator: SplunkEmulator,
+) -> None:
+    reporter = Reporter("churn_nb_churn_sample", "run-7")
+    reporter.step(3, loss=0.25, accuracy=float("nan"), converged=True, note="x")
+    reporter.step(4, loss=float("inf"))  # nothing finite: nothing sent
+    assert telemetry_helper.flush(20)
+    measurements = [
+        (record["metric_name"], record["value"], record["fields"])
+        for record in telemetry_to_emulator.events(index="golden_metrics", kind="metric")
+    ]
+    assert [(name, value) for name, value, _ in measurements] == [("loss", 0.25)]
+    fields = measurements[0][2]
+    assert (fields["step"], fields["stage"], fields["phase"]) == (3, "train", "fit")
+    assert (fields["model"], fields["run_id"]) == ("churn_nb_churn_sample", "run-7")
+
+
+def test_a_training_step_whose_telemetry_fails_is_skipped_with_one_warning(
+    srv: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("GOLDEN_EVENTS_INDEX", "Not A Step Index")
+    telemetry_helper._telemetry = None  # the next use reads the broken settings
+    try:
+        with caplog.at_level(logging.WARNING, logger="dsdl_golden.lifecycle"):
+            for step in (1, 2):
+                Reporter("churn_nb_churn_sample", "run-7").step(step, loss=0.5)
+    finally:
+        telemetry_helper.configure(load_settings({}))
+    (warning,) = [record.getMessage() for record in caplog.records]
+    assert warning.startswith("telemetry (step of model churn_nb_churn_sample) is skipped: ")
+    assert "Not A Step Index" in warning
+
+
+def test_the_models_own_kind_decides_between_classification_and_regression(srv: Path) -> None:
+    # Fifteen integer classes look like a regression target, two values like classes: the model decides.
+    frame = pd.DataFrame({"x": np.arange(30.0), "y": np.repeat(np.arange(15), 2)})
+    param = {"feature_variables": ["x"], "target_variables": ["y"], "options": {"params": {"holdout": "0"}}}
+    classifier = lifecycle.init(frame, param, lambda params: DecisionTreeClassifier(random_state=0))
+    assert lifecycle.fit(classifier, frame, param)["task"] == "classification"
+    binary = frame.assign(y=np.arange(30) % 2)
+    regressor = lifecycle.init(binary, param, lambda params: LinearRegression())
+    assert lifecycle.fit(regressor, binary, param)["task"] == "regression"
+
+
+def test_a_classifier_without_probabilities_gives_its_classes_only(srv: Path) -> None:
+    frame, param = churn()
+    model = lifecycle.init(frame, param, lambda params: LinearSVC(random_state=0))
+    lifecycle.fit(model, frame, param)
+    assert list(lifecycle.apply(model, frame, param).columns) == ["churn"]
+    with_probabilities = lifecycle.init(frame, param, lambda params: LogisticRegression())
+    lifecycle.fit(with_probabilities, frame, param)
+    assert list(lifecycle.apply(with_probabilities, frame, param).columns) == [
+        "churn",
+        "probability_no",
+        "probability_yes",
+    ]
+
+
+def test_summary_describes_a_model_in_at_most_300_characters(srv: Path) -> None:
+    class Wordy(LinearRegression):
+        def __repr__(self) -> str:
+            return "Wordy(" + "  coefficient=1.0,\n" * 40 + ")"
+
+    frame = pd.DataFrame({"x": np.arange(20.0), "y": 2 * np.arange(20.0)})
+    param = {"feature_variables": ["x"], "target_variables": ["y"]}
+    model = lifecycle.init(frame, param, lambda params: Wordy())
+    lifecycle.fit(model, frame, param)
+    described = lifecycle.summary(model)["summary"]["model"]
+    assert described == ("Wordy( " + "coefficient=1.0, " * 40)[:300]
+    assert len(described) == 300
+
+
+@pytest.mark.parametrize(
+    ("rows", "params", "split"),
+    [
+        (10, {"holdout": "0.2"}, (8, 2)),  # ten rows: the fewest that get a holdout
+        (9, {"holdout": "0.2"}, (9, 0)),
+        (10, {"holdout": "0"}, (10, 0)),
+        (10, {"task": "unsupervised"}, (10, 0)),  # a target given to an unsupervised model: no holdout
+    ],
+)
+def test_a_holdout_needs_ten_rows_a_share_above_0_and_a_supervised_model(
+    srv: Path, rows: int, params: dict[str, str], split: tuple[int, int]
+) -> None:
+    frame = pd.DataFrame({"x": np.arange(float(rows)), "y": 2 * np.arange(float(rows))})
+    param = {"feature_variables": ["x"], "target_variables": ["y"], "options": {"params": params}}
+    unsupervised = params.get("task") == "unsupervised"
+    model = lifecycle.init(
+        frame, param, lambda p: IsolationForest(random_state=0) if unsupervised else LinearRegression()
+    )
+    report = lifecycle.fit(model, frame, param)
+    assert (report["rows_train"], report["rows_holdout"]) == split
+
+
+def test_build_model_is_told_the_classes_sorted_and_none_for_regression(srv: Path) -> None:
+    seen: list[lifecycle.DataInfo] = []
+
+    def remember(params: dict[str, Any], data: lifecycle.DataInfo) -> DecisionTreeClassifier:
+        seen.append(data)
+        return DecisionTreeClassifier() if data.task == "classification" else LinearRegression()
+
+    frame = pd.DataFrame({"x": np.arange(12.0), "y": ["b", "a", "b", None] * 3})
+    param = {"feature_variables": ["x"], "target_variables": ["y"], "options": {"params": {"holdout": "0"}}}
+    lifecycle.fit(lifecycle.init(frame, param, remember), frame, param)
+    numbers = frame.assign(y=np.arange(12.0) + 0.5)
+    lifecycle.fit(lifecycle.init(numbers, param, remember), numbers, param)
+    assert [(data.task, data.classes, data.n_classes) for data in seen] == [
+        ("classification", ["a", "b"], 2),
+        ("regression", None, None),
+    ]
+
+
+def test_fit_seeds_the_network_frameworks_already_imported_and_imports_none(
+    srv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeds: list[tuple[str, int]] = []
+    frameworks = {
+        "torch": SimpleNamespace(manual_seed=lambda seed: seeds.append(("torch", seed))),
+        "keras": SimpleNamespace(
+            utils=SimpleNamespace(set_random_seed=lambda seed: seeds.append(("keras", seed)))
+        ),
+    }
+    frame, param = churn()
+    param["options"]["params"]["random_state"] = "7"
+    for name in frameworks:
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    lifecycle.fit(lifecycle.init(frame, param, forest), frame, param)
+    assert seeds == []
+    assert not {"torch", "keras"} & set(sys.modules)
+    for name, stand_in in frameworks.items():
+        monkeypatch.setitem(sys.modules, name, stand_in)
+    lifecycle.fit(lifecycle.init(frame, param, forest), frame, param)
+    assert seeds == [("torch", 7), ("keras", 7)]
+
+
+@pytest.mark.parametrize(
+    ("labels", "holdout", "held"),
+    [
+        ("aaaaaaaabb", "0.2", "aa"),  # stratified: a class of two rows, as many held rows as classes
+        ("aaaaaaabbb", "0.8", "aaaaaabb"),  # stratified: as many training rows as classes
+        ("aaaaaaaaab", "0.2", "aa"),  # a class of one row: a plain random split (sklearn would refuse)
+        ("aaaabbbccc", "0.2", "ac"),  # fewer held rows than classes: a plain random split
+        ("aaaaabbbbb", "0.9", "aaaaabbbb"),  # fewer training rows than classes: a plain random split
+        ("aaaaabbbbb", "0.01", "b"),  # at least one row is held out
+    ],
+)
+def test_a_classification_holdout_is_stratified_when_every_class_fits_both_sides(
+    srv: Path, labels: str, holdout: str, held: str
+) -> None:
+    frame = pd.DataFrame({"x": np.arange(10.0), "y": list(labels)})
+    param = {
+        "feature_variables": ["x"],
+        "target_variables": ["y"],
+        "options": {"params": {"holdout": holdout, "preprocess": "false"}},  # one training row keeps x
+    }
+    model = lifecycle.init(frame, param, lambda params: DecisionTreeClassifier(random_state=0))
+    report = lifecycle.fit(model, frame, param)
+    assert (report["rows_train"], report["rows_holdout"]) == (10 - len(held), len(held))
+    assert model.holdout is not None
+    assert "".join(sorted(model.holdout["y_true"])) == held
+
+
+def test_scalar_metrics_flatten_classes_and_business_values_to_safe_finite_names() -> None:
+    metrics = {
+        "task": "binary",
+        "labels": ["a b", "c"],
+        "accuracy": 0.5,
+        "roc_auc": None,
+        "log_loss": float("nan"),
+        "converged": True,
+        "per_class": [
+            {"label": "a b/c", "precision": 1.0, "recall": float("inf"), "support": 2},
+            *({"label": f"class{index}", "f1": 0.5} for index in range(60)),
+        ],
+        "business": {"revenue": 12.5, "note": "text", "loss": float("-inf")},
+    }
+    values = scalar_metrics(metrics)
+    assert {name: value for name, value in values.items() if not name.startswith("per_class.class")} == {
+        "accuracy": 0.5,
+        "per_class.a_b_c.precision": 1.0,
+        "per_class.a_b_c.support": 2,
+        "business.revenue": 12.5,
+    }
+    assert sorted(name for name in values if name.startswith("per_class.class")) == sorted(
+        f"per_class.class{index}.f1" for index in range(49)
+    )
+
+
+def test_features_that_preprocessing_drops_entirely_are_named_in_the_error(srv: Path) -> None:
+    frame = pd.DataFrame({"x": [1.0] * 12, "empty": [np.nan] * 12, "y": np.arange(12.0) + 0.5})
+    param = {"feature_variables": ["x", "empty"], "target_variables": ["y"]}
+    model = lifecycle.init(frame, param, lambda params: LinearRegression())
+    with pytest.raises(ValueError, match="preprocessing kept no feature") as raised:
+        lifecycle.fit(model, frame, param)
+    assert str(raised.value) == (
+        "preprocessing kept no feature: each of ['x', 'empty'] is empty or holds one value in the 10 "
+        "training row(s); fit on more varied rows, lower holdout, or pass preprocess=False"
+    )

@@ -16,6 +16,7 @@ from sklearn.linear_model import LinearRegression
 
 from dsdl_golden import lifecycle, telemetry_helper
 from dsdl_golden._lifecycle.adapters import ADAPTERS, adapter_class, framework_of
+from dsdl_golden._lifecycle.evaluation import sorted_labels
 from dsdl_golden._lifecycle.params import read_request
 from dsdl_golden.config import load_settings
 
@@ -307,3 +308,8 @@ def test_a_model_saved_by_an_adapter_this_version_lacks_says_to_fit_it_again(srv
     ) as error:
         lifecycle.load("later")
     assert "(it knows estimator, aeon, torch, keras, statsmodels): fit the model again" in str(error.value)
+
+
+def test_labels_of_mixed_types_sort_by_type_name_then_value_and_keep_their_types() -> None:
+    assert sorted_labels([2, "b", 1], None, pd.Series(["a", 2], dtype=object)) == [1, 2, "a", "b"]
+    assert [type(label) for label in sorted_labels(np.array([3, 1]))] == [int, int]

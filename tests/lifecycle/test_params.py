@@ -32,6 +32,12 @@ COLUMNS = ["churn", "tenure", "total_charges", "total_calls", "contract", "_time
         ("relu", "relu"),
         ("1.2.3", "1.2.3"),
         ("", ""),
+        ('""', ""),
+        ("''", ""),
+        ('"', '"'),
+        ("XmaxX", "XmaxX"),
+        ("[64", "[64"),
+        ("64]", "64]"),
     ],
 )
 def test_spl_values_are_parsed(raw: str, expected: object) -> None:

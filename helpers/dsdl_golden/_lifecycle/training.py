@@ -18,7 +18,7 @@ from dsdl_golden._lifecycle.adapters import (
     adapt,
     seed_frameworks,
 )
-from dsdl_golden._lifecycle.evaluation import evaluate, holdout_split, infer_task
+from dsdl_golden._lifecycle.evaluation import evaluate, holdout_split, infer_task, sorted_labels
 from dsdl_golden._lifecycle.forecasting import Forecaster
 from dsdl_golden._lifecycle.model import (
     BuildModel,
@@ -54,9 +54,7 @@ def build_adapter(build: BuildModel | None, params: Mapping[str, Any], data: Dat
 
 
 def _classes_of(target: pd.Series | None, task: str) -> list[Any] | None:
-    if target is None or task != "classification":
-        return None
-    return sorted(pd.unique(target.dropna()).tolist(), key=lambda label: (str(type(label)), label))
+    return None if target is None or task != "classification" else sorted_labels(target.dropna())
 
 
 def features_of(
@@ -90,6 +88,12 @@ def fit_model(model: GoldenModel, frame: pd.DataFrame) -> dict[str, Any]:
     train = labelled.iloc[split.train]
     preprocessor = StandardPreprocessor().fit(train[list(spec.features)]) if options.preprocess else None
     features = features_of(model, train, preprocessor)
+    if features.shape[1] == 0:
+        raise ValueError(
+            f"preprocessing kept no feature: each of {list(spec.features)} is empty or holds one value in "
+            f"the {len(train)} training row(s); fit on more varied rows, lower holdout, or pass "
+            "preprocess=False"
+        )
     train_target = None if spec.target is None else train[spec.target]
     classes = _classes_of(train_target, task)
     data = DataInfo(
