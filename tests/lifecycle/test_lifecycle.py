@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -425,20 +426,31 @@ def test_a_training_step_sends_its_finite_numbers_under_the_fit_phase(
     assert (fields["model"], fields["run_id"]) == ("churn_nb_churn_sample", "run-7")
 
 
-def test_a_training_step_whose_telemetry_fails_is_skipped_with_one_warning(
-    srv: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("kind", "send"),
+    [
+        ("step", lambda reporter: reporter.step(1, loss=0.5)),
+        ("metrics", lambda reporter: reporter.metrics({"accuracy": 0.5}, stage="apply", phase="apply")),
+    ],
+)
+def test_telemetry_of_steps_and_metrics_that_fails_is_skipped_with_one_warning(
+    srv: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    kind: str,
+    send: Callable[[Reporter], None],
 ) -> None:
-    monkeypatch.setenv("GOLDEN_EVENTS_INDEX", "Not A Step Index")
+    monkeypatch.setenv("GOLDEN_EVENTS_INDEX", f"Not A {kind} Index")  # a new failure: warned once more
     telemetry_helper._telemetry = None  # the next use reads the broken settings
     try:
         with caplog.at_level(logging.WARNING, logger="dsdl_golden.lifecycle"):
-            for step in (1, 2):
-                Reporter("churn_nb_churn_sample", "run-7").step(step, loss=0.5)
+            for _ in range(2):
+                send(Reporter("churn_nb_churn_sample", "run-7"))
     finally:
         telemetry_helper.configure(load_settings({}))
     (warning,) = [record.getMessage() for record in caplog.records]
-    assert warning.startswith("telemetry (step of model churn_nb_churn_sample) is skipped: ")
-    assert "Not A Step Index" in warning
+    assert warning.startswith(f"telemetry ({kind} of model churn_nb_churn_sample) is skipped: ")
+    assert f"Not A {kind} Index" in warning
 
 
 def test_the_models_own_kind_decides_between_classification_and_regression(srv: Path) -> None:
