@@ -15,7 +15,7 @@ from sklearn.ensemble import RandomForestClassifier
 
 from dsdl_golden import lifecycle, splunk_connector, telemetry_helper
 from dsdl_golden._csv_codec import read_csv
-from dsdl_golden._lifecycle.lineage import content_hash
+from dsdl_golden._lifecycle.profile import content_hash
 from dsdl_golden.config import load_settings
 from dsdl_golden.emulator import SplunkEmulator
 

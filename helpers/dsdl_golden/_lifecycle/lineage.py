@@ -18,7 +18,6 @@ The data's origin, in ``data_source``:
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Mapping
 from dataclasses import asdict
@@ -31,6 +30,7 @@ import pandas as pd
 
 from dsdl_golden._atomic import write_atomically
 from dsdl_golden._lifecycle.model import GoldenModel, plain
+from dsdl_golden._lifecycle.profile import content_hash
 from dsdl_golden._lifecycle.reporting import scalar_metrics, warn_once
 from dsdl_golden._lifecycle.store import jsonable
 from dsdl_golden._lifecycle.versions import library_versions
@@ -40,7 +40,6 @@ __all__ = [
     "LINEAGE_SUFFIX",
     "SEARCH_ATTRIBUTE",
     "SEARCH_FIELDS",
-    "content_hash",
     "record_lineage",
     "store_lineage",
 ]
@@ -52,53 +51,6 @@ SEARCH_FIELDS: Final = ("query", "earliest", "latest", "sid", "rows", "method")
 #: The lineage file of a saved model ``name`` is ``<model directory>/<name>.lineage.json``.
 LINEAGE_SUFFIX: Final = ".lineage.json"
 _IMAGE_FIELDS: Final = ("name", "version", "digest")
-
-
-def _multivalue_as_tuples(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with list cells (Splunk multivalue fields) as tuples, which pandas can hash."""
-    converted = frame
-    for position, (_, column) in enumerate(frame.items()):
-        if column.dtype == object and column.map(lambda cell: isinstance(cell, list)).any():
-            if converted is frame:
-                converted = frame.copy()
-            as_tuples = column.map(lambda cell: tuple(cell) if isinstance(cell, list) else cell)
-            converted.isetitem(position, as_tuples.to_numpy())
-    return converted
-
-
-def content_hash(frame: pd.DataFrame) -> str:
-    """``sha256:<hex>`` of a frame's column names, dtypes and values.
-
-    The digest is fed, in order: ``<name>\\x1f<dtype>\\x1e`` for each column, then the row hashes
-    ``pd.util.hash_pandas_object(frame, index=False)`` (one unsigned 64-bit little-endian number per
-    row, combining the row's cells in column order). The same values in the same rows and columns
-    give the same hash whatever the index; any changed cell, column name, dtype or row order changes
-    it. List cells (Splunk multivalue fields) are hashed as tuples; cells pandas cannot hash (dicts,
-    sets) raise ``TypeError``. The row hashes are pandas' own: compare hashes made with the same
-    pandas version (the lineage records it).
-
-    Parameters
-    ----------
-    frame : DataFrame
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> frame = pd.DataFrame({"x": [1, 2], "tags": [["a", "b"], ["c"]]})
-    >>> content_hash(frame) == content_hash(frame.set_axis([10, 20]))
-    True
-    >>> content_hash(frame) == content_hash(frame.assign(x=[1, 3]))
-    False
-    """
-    digest = hashlib.sha256()
-    for name, dtype in frame.dtypes.items():
-        digest.update(f"{name}\x1f{dtype}\x1e".encode())
-    rows = pd.util.hash_pandas_object(_multivalue_as_tuples(frame), index=False)
-    digest.update(rows.to_numpy().astype("<u8").tobytes())
-    return f"sha256:{digest.hexdigest()}"
 
 
 def _source(frame: pd.DataFrame, param: Mapping[str, Any] | None) -> tuple[str, dict[str, Any] | None]:
