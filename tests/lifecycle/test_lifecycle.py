@@ -151,7 +151,12 @@ def test_summary_is_json_and_describes_the_model(srv: Path) -> None:
     assert summary["params"] == {"n_estimators": 40}
     assert summary["metrics"]["labels"] == ["no", "yes"]
     assert summary["training_data"]["column_profiles"]["contract"]["distinct"] == 3
-    assert summary["preprocessing"]["columns"]["contract"]["kind"] == "categorical"
+    assert summary["preprocessing"]["columns"]["contract"] == {
+        "kind": "categorical",
+        "action": "one-hot (missing values as their own category, unseen categories ignored)",
+        "features": 3,
+    }
+    assert (summary["preprocessing"]["n_features_in"], summary["preprocessing"]["dropped_columns"]) == (5, [])
     assert facts["version"]["scikit-learn"]
     assert (summary["name"], summary["algo"], summary["model_name"]) == (
         "churn_nb_churn_sample",
@@ -236,7 +241,8 @@ def test_telemetry_of_a_run_reaches_splunk(telemetry_to_emulator: SplunkEmulator
     assert telemetry_helper.flush(20)
 
     fit_event = events_of_type(splunk, "fit")[0]
-    assert fit_event["fields"]["model"] == "churn_nb_churn_sample"
+    assert (fit_event["fields"]["model"], fit_event["fields"]["phase"]) == ("churn_nb_churn_sample", "fit")
+    assert fit_event["event"]["versions"]["pandas"] == pd.__version__
     assert fit_event["fields"]["run_id"] == model.run_id
     assert fit_event["event"]["metrics"]["accuracy"] == model.metrics["accuracy"]
     assert fit_event["event"]["preprocessing"]["n_features_out"] == 9

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import logging
+import platform
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from sklearn.ensemble import RandomForestClassifier
 from dsdl_golden import lifecycle, splunk_connector, telemetry_helper
 from dsdl_golden._csv_codec import read_csv
 from dsdl_golden._lifecycle.profile import content_hash
+from dsdl_golden._lifecycle.versions import library_versions
 from dsdl_golden.config import load_settings
 from dsdl_golden.emulator import SplunkEmulator
 
@@ -124,6 +127,7 @@ def test_the_lineage_event_is_the_record_saved_beside_the_model_and_shown_by_sum
     assert all(isinstance(value, int | float) for value in record["metrics"].values())
     assert record["versions"]["scikit-learn"]
     assert record["versions"]["pandas"] == pd.__version__
+    assert record["created_at"].endswith("+00:00")
     assert record["image"] == {"name": "dsdl-golden-cpu", "version": "1.4.0", "digest": "sha256:" + "ab" * 32}
 
 
@@ -205,9 +209,9 @@ def test_a_lineage_that_cannot_be_built_never_fails_the_fit(
     assert model.lineage is None
     assert lifecycle.summary(model)["summary"]["lineage"] is None
     warnings = [record.getMessage() for record in caplog.records if "lineage" in record.getMessage()]
-    assert len(warnings) == 1, warnings  # logged once
-    assert "the fit goes on" in warnings[0]
-    assert "unhashable type: 'dict'" in warnings[0]
+    assert warnings == [
+        f"lineage of model {SAVED_AS} is skipped (the fit goes on): TypeError: unhashable type: 'dict'"
+    ]  # logged once
 
     lineage_file = srv / "app" / "model" / "data" / f"{SAVED_AS}.lineage.json"
     lifecycle.save(fitted(frame, param), SAVED_AS)
@@ -231,3 +235,38 @@ def test_an_unwritable_lineage_file_never_fails_the_save(srv: Path, caplog: pyte
     assert "is not written (the save goes on)" in warning
     assert lifecycle.load(SAVED_AS).lineage == model.lineage  # the model's metadata holds it too
     assert sorted(path.name for path in directory.iterdir() if ".tmp" in path.name) == []
+
+
+def test_the_lineage_keeps_dsdls_job_id_and_knows_a_notebooks_own_frame(srv: Path) -> None:
+    frame, param = churn()
+    param["options"]["search_info"] = {"sid": "1700000000.42", "app": "search"}
+    assert fitted(frame, param).lineage["search"]["sid"] == "1700000000.42"
+
+    notebook_param = {
+        "feature_variables": param["feature_variables"],
+        "target_variables": ["churn"],
+        "options": {"params": {"holdout": "0", "n_estimators": "20"}},  # no algo_name: not from DSDL
+    }
+    for given in (notebook_param, None):
+        model = lifecycle.init(frame, notebook_param, forest)
+        lifecycle.fit(model, frame, given)
+        assert model.lineage is not None
+        assert (model.lineage["data_source"], model.lineage["search"]) == ("dataframe", None)
+        assert model.lineage["metrics"] is None  # no holdout, no metrics
+
+
+def test_the_versions_recorded_are_those_of_the_models_framework() -> None:
+    assert library_versions()["python"] == platform.python_version()
+    assert set(library_versions()) == {"python", "dsdl-golden", "numpy", "pandas", "scikit-learn", "scipy"}
+    assert library_versions("statsmodels")["statsmodels"] == importlib.metadata.version("statsmodels")
+    assert library_versions("pytest")["pytest"] == pytest.__version__  # a framework named as its package
+    installed = {name for name in ("tensorflow-cpu", "tensorflow") if _installed(name)}
+    assert set(library_versions("keras")) - set(library_versions()) == {"keras", *installed}
+
+
+def _installed(distribution: str) -> bool:
+    try:
+        importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True

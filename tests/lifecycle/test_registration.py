@@ -33,6 +33,8 @@ def apply_param(value: Any, *, in_params: bool = True) -> dict[str, Any]:
         (" 12 ", 12),
         ("latest", "latest"),
         ("LATEST", "latest"),
+        ("Xmas", "@Xmas"),  # only double quotes are taken off
+        ('"boX"', "@boX"),
     ],
 )
 def test_model_version_reads_aliases_numbers_and_latest(raw: str, expected: int | str) -> None:
