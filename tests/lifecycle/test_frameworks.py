@@ -642,7 +642,9 @@ def test_forecasters_and_task_forecast_go_together(srv: Path) -> None:
     series = ar1()
     auto = lifecycle.init(series, SERIES_PARAM, lambda params: lifecycle.StatsmodelsForecaster(arima))
     with pytest.raises(
-        TypeError, match=r"returned a forecaster \(StatsmodelsForecaster\): pass task=forecast"
+        TypeError,
+        match=r"^build_model returned a forecaster \(StatsmodelsForecaster\): pass task=forecast "
+        r"\(SPL task=forecast or @model_defaults\(task='forecast'\)\)$",
     ):
         lifecycle.fit(auto, series, SERIES_PARAM)
     forecast = lifecycle.init(

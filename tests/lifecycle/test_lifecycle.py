@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import operator
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -215,13 +216,15 @@ def test_misuse_gets_an_error_that_says_what_to_do(srv: Path, call: Any, message
 def test_build_model_must_return_a_model(srv: Path) -> None:
     frame, param = churn()
     for build, message in [
-        (lambda params: None, "build_model returned None"),
+        (lambda params: None, "^build_model returned None: return the untrained model$"),
+        # a callable whose signature cannot be read is given the parameters only
+        (operator.methodcaller("copy"), "^dict has no fit or predict method"),
         (
             lambda params: "forest",
             r"^str has no fit or predict method: build_model must return a model with fit and predict "
             r"\(scikit-learn style\), a torch\.nn\.Module or a keras\.Model$",
         ),
-        (None, "no build_model"),
+        (None, r"^no build_model: pass lifecycle.init\(df, param, build_model\)$"),
     ]:
         model = lifecycle.init(frame, param, build)
         with pytest.raises(TypeError, match=message):
@@ -529,7 +532,9 @@ def test_build_model_is_told_the_classes_sorted_and_none_for_regression(srv: Pat
 
     frame = pd.DataFrame({"x": np.arange(12.0), "y": ["b", "a", "b", None] * 3})
     param = {"feature_variables": ["x"], "target_variables": ["y"], "options": {"params": {"holdout": "0"}}}
-    lifecycle.fit(lifecycle.init(frame, param, remember), frame, param)
+    report = lifecycle.fit(lifecycle.init(frame, param, remember), frame, param)
+    assert (report["rows_without_target"], report["rows_train"]) == (3, 9)
+    assert (seen[0].n_rows, seen[0].n_features, seen[0].feature_names) == (9, 1, ["x"])
     numbers = frame.assign(y=np.arange(12.0) + 0.5)
     lifecycle.fit(lifecycle.init(numbers, param, remember), numbers, param)
     assert [(data.task, data.classes, data.n_classes) for data in seen] == [
@@ -624,3 +629,28 @@ def test_features_that_preprocessing_drops_entirely_are_named_in_the_error(srv: 
         "preprocessing kept no feature: each of ['x', 'empty'] is empty or holds one value in the 10 "
         "training row(s); fit on more varied rows, lower holdout, or pass preprocess=False"
     )
+
+
+@pytest.mark.parametrize("task", ["classification", "regression", "forecast"])
+def test_a_supervised_task_without_a_target_says_how_to_name_one(srv: Path, task: str) -> None:
+    frame = pd.DataFrame({"x": np.arange(12.0)})
+    param = {"feature_variables": ["x"], "options": {"params": {"task": task}}}
+    model = lifecycle.init(frame, param, lambda params: LinearRegression())
+    with pytest.raises(ValueError, match="needs a target column") as raised:
+        lifecycle.fit(model, frame, param)
+    assert str(raised.value) == (
+        f"task {task!r} needs a target column: | fit MLTKContainer algo=... <target> from <features> ..."
+    )
+
+
+def test_a_requested_task_wins_over_the_models_own_kind(srv: Path) -> None:
+    frame = pd.DataFrame({"x": np.arange(30.0), "y": np.arange(30) % 3})
+    param = {
+        "feature_variables": ["x"],
+        "target_variables": ["y"],
+        "options": {"params": {"task": "regression"}},
+    }
+    model = lifecycle.init(frame, param, lambda params: DecisionTreeClassifier(random_state=0))
+    report = lifecycle.fit(model, frame, param)
+    assert report["task"] == "regression"
+    assert "r2" in report["metrics"]

@@ -16,7 +16,7 @@ from sklearn.linear_model import LinearRegression
 
 from dsdl_golden import lifecycle, telemetry_helper
 from dsdl_golden._lifecycle.adapters import ADAPTERS, adapter_class, framework_of
-from dsdl_golden._lifecycle.evaluation import sorted_labels
+from dsdl_golden._lifecycle.evaluation import infer_task, sorted_labels
 from dsdl_golden._lifecycle.params import read_request
 from dsdl_golden.config import load_settings
 
@@ -313,3 +313,23 @@ def test_a_model_saved_by_an_adapter_this_version_lacks_says_to_fit_it_again(srv
 def test_labels_of_mixed_types_sort_by_type_name_then_value_and_keep_their_types() -> None:
     assert sorted_labels([2, "b", 1], None, pd.Series(["a", 2], dtype=object)) == [1, 2, "a", "b"]
     assert [type(label) for label in sorted_labels(np.array([3, 1]))] == [int, int]
+
+
+@pytest.mark.parametrize(
+    ("requested", "target", "task"),
+    [
+        ("auto", None, "unsupervised"),
+        ("regression", pd.Series(["a", "b"]), "regression"),  # asked for: taken as it is
+        ("auto", pd.Series([True, False, None], dtype=object), "classification"),
+        ("auto", pd.Series([True, False]), "classification"),
+        ("auto", pd.Series(["a", "b"]), "classification"),
+        ("auto", pd.Series(range(20)), "classification"),  # up to 20 whole numbers are classes
+        ("auto", pd.Series(range(21)), "regression"),
+        ("auto", pd.Series([1.0, 2.0, np.nan]), "classification"),
+        ("auto", pd.Series([1, 2, None], dtype="Int64"), "classification"),
+        ("auto", pd.Series([0.5, 0.5]), "regression"),
+        ("auto", pd.Series([1.0, np.inf]), "regression"),
+    ],
+)
+def test_the_task_is_read_from_the_target(requested: str, target: pd.Series | None, task: str) -> None:
+    assert infer_task(requested, target) == task
