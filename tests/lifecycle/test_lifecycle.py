@@ -71,6 +71,10 @@ def test_holdout_metrics_are_those_of_the_same_model_on_a_stratified_split(srv: 
     assert model.metrics is not None
     assert model.metrics["confusion_matrix"] == expected["confusion_matrix"]
     assert report["metrics"]["per_class.yes.recall"] == pytest.approx(expected["per_class"][1]["recall"])
+    applied = lifecycle.apply(model, held)  # without refit, the model served is the one scored
+    np.testing.assert_allclose(
+        applied[["probability_no", "probability_yes"]].to_numpy(), expected_model.predict_proba(held_features)
+    )
     holdout = model.holdout  # what the template's plots draw
     assert holdout is not None
     assert holdout["labels"] == ["no", "yes"]
@@ -654,3 +658,23 @@ def test_a_requested_task_wins_over_the_models_own_kind(srv: Path) -> None:
     report = lifecycle.fit(model, frame, param)
     assert report["task"] == "regression"
     assert "r2" in report["metrics"]
+
+
+def test_refit_scores_the_holdout_then_trains_again_on_every_labelled_row(srv: Path) -> None:
+    frame, param = churn()
+    param["options"]["params"]["refit"] = "true"
+    frame.loc[frame.index[:10], "churn"] = None  # unlabelled rows are left out of both trainings
+    model = lifecycle.init(frame, param, forest)
+    report = lifecycle.fit(model, frame, param)
+    assert (report["refit"], report["rows_train"], report["rows_holdout"]) == (True, 472, 118)
+
+    labelled = frame.iloc[10:]
+    features, preprocessor = standard_preprocessing(labelled[FEATURES])
+    everything = RandomForestClassifier(n_estimators=40, random_state=0).fit(features, labelled["churn"])
+    applied = lifecycle.apply(model, frame)
+    expected, _ = standard_preprocessing(frame[FEATURES], preprocessor=preprocessor)
+    np.testing.assert_allclose(
+        applied[["probability_no", "probability_yes"]].to_numpy(), everything.predict_proba(expected)
+    )
+    assert model.metrics is not None
+    assert model.metrics["n_samples"] == 118  # the metrics are those of the holdout, scored before
