@@ -202,8 +202,19 @@ def test_regression_and_unsupervised_models(srv: Path) -> None:
         ),
         (lambda m, f: lifecycle.fit(m, f.drop(columns="churn"), None), r"no target column\(s\) \['churn'\]"),
         (lambda m, f: lifecycle.fit(m, f.assign(churn=np.nan), None), "no row has a value in the target"),
-        (lambda m, f: lifecycle.fit(m, f.to_numpy(), None), "df must be a pandas DataFrame"),
-        (lambda m, f: lifecycle.fit({}, f, None), "model must be what lifecycle.init"),
+        (
+            lambda m, f: lifecycle.fit(m, f.to_numpy(), None),
+            "^fit: df must be a pandas DataFrame, got ndarray$",
+        ),
+        (
+            lambda m, f: lifecycle.fit({}, f, None),
+            "^fit: model must be what lifecycle.init or lifecycle.load returned, got dict$",
+        ),
+        (
+            lambda m, f: lifecycle.init(f.to_numpy(), None),
+            "^init: df must be a pandas DataFrame, got ndarray$",
+        ),
+        (lambda m, f: lifecycle.init(f, None, "forest"), "^init: build_model must be a function, got str$"),
         (lambda m, f: lifecycle.load("never_saved"), "no saved model 'never_saved'"),
         (lambda m, f: lifecycle.load("../../etc/passwd"), "is not allowed"),
         (lambda m, f: lifecycle.apply({}, f, None), "^apply: model must be what lifecycle.init"),
@@ -240,7 +251,7 @@ def test_telemetry_of_a_run_reaches_splunk(telemetry_to_emulator: SplunkEmulator
     splunk = telemetry_to_emulator
     frame, param = churn()
     model = lifecycle.init(frame, param, forest)
-    lifecycle.fit(model, frame, param)
+    report = lifecycle.fit(model, frame, param)
     lifecycle.apply(model, frame, param)
     lifecycle.save(model, "churn_nb_churn_sample")
     drifted = frame.assign(tenure=frame["tenure"] + 200)
@@ -253,7 +264,14 @@ def test_telemetry_of_a_run_reaches_splunk(telemetry_to_emulator: SplunkEmulator
     assert fit_event["fields"]["run_id"] == model.run_id
     assert fit_event["event"]["metrics"]["accuracy"] == model.metrics["accuracy"]
     assert fit_event["event"]["preprocessing"]["n_features_out"] == 9
+    (init,) = events_of_type(splunk, "init")
+    assert init["fields"]["phase"] == "init"
+    assert (init["event"]["rows"], init["event"]["columns"], init["event"]["target"]) == (600, 6, "churn")
+    assert (init["event"]["features"], init["event"]["params"]) == (FEATURES, {"n_estimators": 40})
+    assert init["event"]["options"]["holdout"] == 0.2
     ends = [event["event"] for event in events_of_type(splunk, "run_end")]
+    assert (ends[0]["task"], ends[0]["rows_train"], ends[0]["rows_holdout"]) == ("classification", 480, 120)
+    assert report["duration_s"] == ends[0]["duration_s"]
     assert [(end["status"], end["rows"]) for end in ends] == [("success", 600)] * 3
     assert all(end["duration_s"] > 0 for end in ends)
     assert len(events_of_type(splunk, "save")) == 1
