@@ -7,7 +7,6 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from golden_testing import local_quiet_mlflow
 from sklearn.linear_model import LogisticRegression
 
 from dsdl_golden import lifecycle
@@ -73,24 +72,3 @@ def test_model_version_is_not_a_parameter_of_the_model_and_the_registry_is_off_b
     assert "registered" not in report
     assert model.registered is None
     assert not (srv / "app" / "model" / "registry").exists()
-
-
-def test_a_fit_with_the_registry_on_registers_a_version_that_apply_serves(
-    srv: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    local_quiet_mlflow(monkeypatch)
-    monkeypatch.setenv("GOLDEN_REGISTRY", "mlflow")
-    frame = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0] * 5, "y": [0, 0, 1, 1] * 5})
-    param = splunk_meta("algo", ["x"], "y", "m", {"C": "0.5"})
-    model = lifecycle.init(frame, param, lambda params: LogisticRegression(C=params["C"]))
-    report = lifecycle.fit(model, frame, param)
-    assert model.registered is not None
-    assert (model.registered["name"], model.registered["version"]) == ("algo_m", 1)
-    assert report["registered"] == model.registered == lifecycle.summary(model)["summary"]["registered"]
-
-    on_disk = lifecycle.apply(model, frame, param)
-    assert model.last_apply is not None
-    assert "model_version" not in model.last_apply
-    served = lifecycle.apply(model, frame, apply_param("1"))
-    pd.testing.assert_frame_equal(served, on_disk)
-    assert model.last_apply["model_version"] == 1

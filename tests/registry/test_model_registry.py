@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from golden_testing import child_environ
-from sklearn.linear_model import LinearRegression, Ridge
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 
 from dsdl_golden import lifecycle, model_registry
+from dsdl_golden._lifecycle.params import splunk_meta
 from dsdl_golden.metrics_calculator import calculate_all_metrics
 from dsdl_golden.workspace import lay_out
 
@@ -317,3 +318,23 @@ def test_without_mlflow_the_error_says_how_to_install_it(tmp_path: Path) -> None
     run = run_python(code, GOLDEN_SRV_DIR=str(tmp_path / "srv"))
     assert run.returncode == 0, run.stderr
     assert "pip install 'dsdl-golden[registry]'" in run.stdout
+
+
+def test_a_fit_with_the_registry_on_registers_a_version_that_apply_serves(
+    srv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOLDEN_REGISTRY", "mlflow")
+    frame = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0] * 5, "y": [0, 0, 1, 1] * 5})
+    param = splunk_meta("algo", ["x"], "y", "m", {"C": "0.5"})
+    model = lifecycle.init(frame, param, lambda params: LogisticRegression(C=params["C"]))
+    report = lifecycle.fit(model, frame, param)
+    assert model.registered is not None
+    assert (model.registered["name"], model.registered["version"]) == ("algo_m", 1)
+    assert report["registered"] == model.registered == lifecycle.summary(model)["summary"]["registered"]
+
+    on_disk = lifecycle.apply(model, frame, param)
+    assert model.last_apply is not None
+    assert "model_version" not in model.last_apply
+    served = lifecycle.apply(model, frame, splunk_meta("algo", ["x"], "y", "m", {"model_version": "1"}))
+    pd.testing.assert_frame_equal(served, on_disk)
+    assert model.last_apply["model_version"] == 1

@@ -429,21 +429,3 @@ def loopback_splunkd(
         stop.set()
         thread.join()
         listener.close()
-
-
-#: MLflow's variables that would send a test elsewhere, and its usage telemetry switched off.
-FOREIGN_MLFLOW = (
-    "MLFLOW_TRACKING_URI",
-    "MLFLOW_REGISTRY_URI",
-    "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
-    "MLFLOW_HTTP_REQUEST_TIMEOUT",
-)
-QUIET_MLFLOW = {"MLFLOW_DISABLE_TELEMETRY": "true", "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
-
-
-def local_quiet_mlflow(patch: pytest.MonkeyPatch) -> None:
-    """None of the caller's MLflow servers or HTTP settings, no telemetry, no progress bars."""
-    for name in FOREIGN_MLFLOW:
-        patch.delenv(name, raising=False)
-    for name, value in QUIET_MLFLOW.items():
-        patch.setenv(name, value)
