@@ -52,10 +52,15 @@ def content_hash(frame: pd.DataFrame) -> str:
     >>> content_hash(frame) == content_hash(frame.assign(x=[1, 3]))
     False
     """
+    return _hash_of(_multivalue_as_tuples(frame))
+
+
+def _hash_of(hashable: pd.DataFrame) -> str:
+    """:func:`content_hash` of a frame whose list cells are already tuples (names and dtypes unchanged)."""
     digest = hashlib.sha256()
-    for name, dtype in frame.dtypes.items():
+    for name, dtype in hashable.dtypes.items():
         digest.update(f"{name}\x1f{dtype}\x1e".encode())
-    rows = pd.util.hash_pandas_object(_multivalue_as_tuples(frame), index=False)
+    rows = pd.util.hash_pandas_object(hashable, index=False)
     digest.update(rows.to_numpy().astype("<u8").tobytes())
     return f"sha256:{digest.hexdigest()}"
 
@@ -94,7 +99,7 @@ def profile(frame: pd.DataFrame) -> dict[str, Any]:
     return {
         "rows": len(frame),
         "columns": len(columns),
-        "data_hash": content_hash(frame),
+        "data_hash": _hash_of(hashable),
         "column_profiles": {
             str(name): _column(hashable.iloc[:, position])
             for position, name in enumerate(columns[:_MAX_COLUMNS])
