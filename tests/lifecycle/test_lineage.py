@@ -68,7 +68,9 @@ def fitted(frame: pd.DataFrame, param: dict[str, Any]) -> lifecycle.GoldenModel:
 
 def saved_lineage(srv: Path) -> dict[str, Any]:
     path = srv / "app" / "model" / "data" / f"{SAVED_AS}.lineage.json"
-    loaded: dict[str, Any] = json.loads(path.read_text())
+    text = path.read_text()
+    assert text.startswith('{\n  "lineage_id": ')  # indented, for people reading it
+    loaded: dict[str, Any] = json.loads(text)
     return loaded
 
 
@@ -219,6 +221,9 @@ def test_a_lineage_that_cannot_be_built_never_fails_the_fit(
     lifecycle.save(model, SAVED_AS)
     assert not lineage_file.exists()  # the file of the earlier fit does not stay beside this model
     assert lifecycle.load(SAVED_AS).lineage is None
+    with caplog.at_level(logging.WARNING, logger="dsdl_golden.lifecycle"):
+        lifecycle.save(model, SAVED_AS)  # again: there is no lineage file to remove, and that is fine
+    assert [record.getMessage() for record in caplog.records if "lineage file" in record.getMessage()] == []
 
 
 def test_an_unwritable_lineage_file_never_fails_the_save(srv: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -232,7 +237,10 @@ def test_an_unwritable_lineage_file_never_fails_the_save(srv: Path, caplog: pyte
         assert lifecycle.save(model, SAVED_AS) is model
 
     (warning,) = [record.getMessage() for record in caplog.records if "lineage" in record.getMessage()]
-    assert "is not written (the save goes on)" in warning
+    lineage_file = directory / f"{SAVED_AS}.lineage.json"
+    expected = f"lineage file {lineage_file} is not written (the save goes on): IsADirectoryError: "
+    assert warning.startswith(expected)
+    assert str(lineage_file) in warning.split("IsADirectoryError: ", 1)[1]  # the error names the file
     assert lifecycle.load(SAVED_AS).lineage == model.lineage  # the model's metadata holds it too
     assert sorted(path.name for path in directory.iterdir() if ".tmp" in path.name) == []
 

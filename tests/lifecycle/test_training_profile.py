@@ -72,3 +72,32 @@ def test_a_multivalue_feature_is_profiled_and_trained_on_like_any_text(srv: Path
     model = lifecycle.init(frame, param, lambda params: LinearRegression())
     assert lifecycle.fit(model, frame, param)["rows"] == 20
     assert lifecycle.summary(model)["summary"]["training_data"]["column_profiles"]["tags"]["distinct"] == 2
+
+
+def test_a_feature_of_dict_or_set_cells_has_no_data_hash_and_never_stops_the_fit(srv: Path) -> None:
+    # A JSON object or a set in a cell: pandas cannot hash the rows, so the data has no hash.
+    frame = pd.DataFrame(
+        {
+            "x": np.arange(20.0),
+            "raw": [{"source": "crm"}, {"source": "web"}] * 10,
+            "seen": [{"a"}, None] * 10,
+            "y": np.arange(20.0) + 0.5,
+        }
+    )
+    facts = profile(frame)
+    assert facts["data_hash"] is None
+    assert facts["column_profiles"]["raw"] == {
+        "dtype": "object",
+        "missing": 0,
+        "distinct": 2,
+        "top": "{'source': 'crm'}",
+        "top_count": 10,
+    }
+    assert facts["column_profiles"]["seen"]["distinct"] == 1
+    assert facts["column_profiles"]["x"]["mean"] == 9.5
+    param = {"feature_variables": ["x", "raw", "seen"], "target_variables": ["y"]}
+    model = lifecycle.init(frame, param, lambda params: LinearRegression())
+    assert lifecycle.fit(model, frame, param)["rows"] == 20
+    training_data = lifecycle.summary(model)["summary"]["training_data"]
+    assert (training_data["data_hash"], training_data["column_profiles"]["raw"]["distinct"]) == (None, 2)
+    assert len(lifecycle.apply(model, frame, param)) == 20

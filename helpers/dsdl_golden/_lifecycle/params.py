@@ -120,7 +120,6 @@ class RequestSpec:
     target: str | None
     options: LifecycleOptions
     params: dict[str, Any] = field(default_factory=dict)
-    raw_params: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -259,7 +258,6 @@ def read_request(
         target=target,
         options=LifecycleOptions(**lifecycle),
         params=merged,
-        raw_params=raw_params,
     )
 
 

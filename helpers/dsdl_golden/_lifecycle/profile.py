@@ -92,14 +92,19 @@ def _column(series: pd.Series) -> dict[str, Any]:
 def profile(frame: pd.DataFrame) -> dict[str, Any]:
     """Rows, columns and facts per column (dtype, missing, range or distinct values), 200 columns at most.
 
-    ``data_hash`` is the frame's :func:`content_hash`; a multivalue cell counts as one value.
+    ``data_hash`` is the frame's :func:`content_hash`, None when a cell is a dict or a set (which pandas
+    cannot hash); a multivalue cell counts as one value.
     """
     columns = list(frame.columns)
     hashable = _multivalue_as_tuples(frame)
+    try:
+        data_hash: str | None = _hash_of(hashable)
+    except TypeError:
+        data_hash = None
     return {
         "rows": len(frame),
         "columns": len(columns),
-        "data_hash": _hash_of(hashable),
+        "data_hash": data_hash,
         "column_profiles": {
             str(name): _column(hashable.iloc[:, position])
             for position, name in enumerate(columns[:_MAX_COLUMNS])

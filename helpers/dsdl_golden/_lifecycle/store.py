@@ -100,7 +100,11 @@ def saved_model_dir(directory: Path, name: str) -> Path:
     check_name(name, "model name")
     path = directory / name
     if not (path / METADATA_FILE).is_file():
-        available = sorted(entry.name for entry in directory.glob("*") if (entry / METADATA_FILE).is_file())
+        available = sorted(
+            entry.name
+            for entry in directory.glob("*")
+            if not entry.name.startswith(".") and (entry / METADATA_FILE).is_file()  # not the versions
+        )
         raise ModelNotFoundError(
             f"no saved model {name!r} in {directory}: fit it first (| fit MLTKContainer ... into app:...)"
             + (f"; saved models: {', '.join(available)}" if available else "")
