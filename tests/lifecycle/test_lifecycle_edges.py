@@ -333,3 +333,33 @@ def test_labels_of_mixed_types_sort_by_type_name_then_value_and_keep_their_types
 )
 def test_the_task_is_read_from_the_target(requested: str, target: pd.Series | None, task: str) -> None:
     assert infer_task(requested, target) == task
+
+
+class GapsRegression(LinearRegression):
+    """A regression whose every fifth prediction is NaN, as a model that cannot score some rows."""
+
+    def predict(self, X: Any) -> np.ndarray:  # noqa: N803 (scikit-learn API)
+        predicted = np.asarray(super().predict(X), dtype=np.float64)
+        predicted[::5] = np.nan
+        return predicted
+
+
+def test_metrics_that_cannot_be_computed_are_skipped_with_the_reason(
+    srv: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    frame = pd.DataFrame({"x": np.arange(50.0), "y": 2 * np.arange(50.0) + 1})
+    param = {"target_variables": ["y"]}
+    model = lifecycle.init(frame, param, lambda params: GapsRegression())
+    with caplog.at_level(logging.WARNING, logger="dsdl_golden.lifecycle"):
+        report = lifecycle.fit(model, frame, param)
+        result = lifecycle.apply(model, frame, param)
+
+    assert (report["rows_holdout"], report["metrics"], model.metrics) == (10, None, None)
+    assert result["y"].isna().sum() == 10  # the predictions stay as the model gave them
+    assert model.last_apply is not None
+    assert "metrics" not in model.last_apply
+    skipped = [record.getMessage() for record in caplog.records if "metrics skipped" in record.getMessage()]
+    assert (
+        skipped
+        == ["metrics skipped: y_pred contains NaN or infinite values: drop or impute those rows first"] * 2
+    )

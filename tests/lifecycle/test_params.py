@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -100,25 +101,67 @@ def test_model_defaults_apply_unless_the_spl_overrides_them() -> None:
     assert spec.options.preprocess is False
 
 
+NAME_RULE = (
+    "is not allowed: use 1 to 128 letters, digits, '_' or '-' (no dots, slashes or spaces), "
+    "starting with a letter, digit or '_'"
+)
+
+
 @pytest.mark.parametrize(
     ("param", "message"),
     [
-        ({"options": {"params": {"algo": "../../etc/passwd"}}}, "algo '../../etc/passwd' is not allowed"),
-        ({"options": {"model_name": "a/b"}}, "model_name 'a/b' is not allowed"),
-        ({"options": {"model_name": ".hidden"}}, "model_name '.hidden' is not allowed"),
-        ({"options": {"params": {"holdout": "2"}}}, "holdout must be from 0 to 0.9"),
-        ({"options": {"params": {"task": "magic"}}}, "task must be one of"),
-        ({"options": {"params": {"preprocess": "maybe"}}}, "preprocess must be true or false"),
-        ({"target_variables": ["a", "b"]}, "one target column is supported"),
-        ({"options": []}, "param['options'] must be a dict"),
-        ({"options": {"params": "algo=x"}}, "param['options']['params'] must be a dict"),
-        ({"feature_variables": [1, 2]}, "feature_variables must be a list of column names"),
-        ([1, 2], "param must be a dict"),
+        ({"options": {"params": {"algo": "../../etc/passwd"}}}, f"algo '../../etc/passwd' {NAME_RULE}"),
+        ({"options": {"model_name": "a/b"}}, f"model_name 'a/b' {NAME_RULE}"),
+        ({"options": {"model_name": ".hidden"}}, f"model_name '.hidden' {NAME_RULE}"),
+        (
+            {"options": {"params": {"holdout": "2"}}},
+            "holdout must be from 0 to 0.9 (a share of the rows), got 2",
+        ),
+        (
+            {"options": {"params": {"holdout": "0.95"}}},
+            "holdout must be from 0 to 0.9 (a share of the rows), got 0.95",
+        ),
+        ({"options": {"params": {"holdout": "true"}}}, "holdout must be a number from 0 to 0.9, got True"),
+        ({"options": {"params": {"random_state": "true"}}}, "random_state must be an integer, got True"),
+        ({"options": {"params": {"random_state": "1.5"}}}, "random_state must be an integer, got 1.5"),
+        (
+            {"options": {"params": {"task": "magic"}}},
+            "task must be one of auto, classification, regression, forecast, unsupervised, got 'magic'",
+        ),
+        ({"options": {"params": {"preprocess": "maybe"}}}, "preprocess must be true or false, got 'maybe'"),
+        ({"options": {"params": {"refit": "2"}}}, "refit must be true or false, got 2"),
+        (
+            {"target_variables": ["a", "b"]},
+            "one target column is supported, got ['a', 'b']: fit one model per target",
+        ),
+        ({"options": []}, "param['options'] must be a dict, got list"),
+        ({"options": {"params": "algo=x"}}, "param['options']['params'] must be a dict, got str"),
+        ({"feature_variables": [1, 2]}, "feature_variables must be a list of column names, got [1, 2]"),
+        ({"target_variables": 5}, "target_variables must be a list of column names, got 5"),
+        (
+            {"options": {"target_variable": 5}},
+            "options.target_variable must be a list of column names, got 5",
+        ),
+        (
+            {"options": {"feature_variables": 5}},
+            "options.feature_variables must be a list of column names, got 5",
+        ),
+        ({"options": {"args": 5}}, "options.args must be a list of column names, got 5"),
+        ([1, 2], "param must be a dict as DSDL sends it, got list"),
     ],
 )
 def test_bad_requests_say_what_to_fix(param: object, message: str) -> None:
-    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         read_request(param, COLUMNS)  # type: ignore[arg-type]
+
+
+def test_a_holdout_of_0_9_is_the_largest_allowed() -> None:
+    assert read_request({"options": {"params": {"holdout": "0.9"}}}, COLUMNS).options.holdout == 0.9
+
+
+def test_wildcards_in_the_target_and_args_are_expanded_too() -> None:
+    spec = read_request({"options": {"target_variable": ["chur*"], "args": ["churn", "total*"]}}, COLUMNS)
+    assert (spec.target, spec.features) == ("churn", ("total_charges", "total_calls"))
 
 
 def test_splunk_meta_is_the_request_splunk_sends_for_fit_with_a_target_and_a_model_name() -> None:
