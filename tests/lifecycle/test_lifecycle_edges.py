@@ -15,7 +15,7 @@ from forecast_testing import START, arima, wavy
 from sklearn.linear_model import LinearRegression
 
 from dsdl_golden import lifecycle, telemetry_helper
-from dsdl_golden._lifecycle.adapters import ADAPTERS, adapter_class, framework_of
+from dsdl_golden._lifecycle.adapters import ADAPTERS, adapt, adapter_class, framework_of
 from dsdl_golden._lifecycle.evaluation import infer_task, sorted_labels
 from dsdl_golden._lifecycle.params import read_request
 from dsdl_golden.config import load_settings
@@ -363,3 +363,30 @@ def test_metrics_that_cannot_be_computed_are_skipped_with_the_reason(
         skipped
         == ["metrics skipped: y_pred contains NaN or infinite values: drop or impute those rows first"] * 2
     )
+
+
+def _instance_of_a_class_from(package_module: str, **methods: Any) -> object:
+    """An object whose class says it comes from ``package_module``, subclassed in the notebook."""
+    library_class = type("LibraryModel", (), {"__module__": package_module, **methods})
+    return type("NotebookModel", (library_class,), {"__module__": "__main__"})()
+
+
+@pytest.mark.parametrize(
+    ("package_module", "adapter"),
+    [
+        ("torch.nn.modules.module", "TorchModel"),
+        ("keras.src.models.model", "KerasModel"),
+        ("tf_keras.src.engine.training", "KerasModel"),  # Keras 2 as TensorFlow ships it
+        ("aeon.classification.base", "AeonModel"),
+        ("xgboost.sklearn", "EstimatorModel"),
+    ],
+    ids=["network-1", "network-2", "network-3", "series", "estimator"],  # the lifecycle's mutation run
+    # leaves out tests whose ids name the two network frameworks
+)
+def test_a_model_gets_the_adapter_of_the_package_its_class_derives_from(
+    package_module: str, adapter: str
+) -> None:
+    model = _instance_of_a_class_from(package_module, fit=lambda self: self, predict=lambda self: None)
+    adapted = adapt(model)
+    assert type(adapted).__name__ == adapter
+    assert adapted.model is model
