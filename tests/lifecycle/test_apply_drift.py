@@ -120,3 +120,18 @@ def test_a_model_without_preprocessing_reports_no_drift(srv: Path) -> None:
     lifecycle.apply(model, frame.assign(x=frame["x"] + 100), param)
     assert model.last_apply is not None
     assert "drift" not in model.last_apply
+
+
+def test_apply_scores_rows_of_one_class_against_every_class_the_model_knows(srv: Path) -> None:
+    frame, param = churn()
+    model = lifecycle.init(frame, param, forest)
+    lifecycle.fit(model, frame, param)
+    predicted = lifecycle.apply(model, frame, param)["churn"]
+    only_no = frame[(frame["churn"] == "no") & (predicted == "no")].reset_index(drop=True)
+
+    lifecycle.apply(model, only_no, param)
+
+    assert model.last_apply is not None
+    metrics = model.last_apply["metrics"]
+    assert (metrics["task"], metrics["labels"], metrics["n_samples"]) == ("binary", ["no", "yes"], len(only_no))
+    assert metrics["accuracy"] == 1.0
