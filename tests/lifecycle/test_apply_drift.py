@@ -133,5 +133,20 @@ def test_apply_scores_rows_of_one_class_against_every_class_the_model_knows(srv:
 
     assert model.last_apply is not None
     metrics = model.last_apply["metrics"]
-    assert (metrics["task"], metrics["labels"], metrics["n_samples"]) == ("binary", ["no", "yes"], len(only_no))
+    assert (metrics["task"], metrics["labels"], metrics["n_samples"]) == (
+        "binary",
+        ["no", "yes"],
+        len(only_no),
+    )
     assert metrics["accuracy"] == 1.0
+
+
+def test_a_model_without_numeric_features_reports_no_psi(srv: Path) -> None:
+    frame, param = churn()
+    param["feature_variables"] = ["contract", "payment_method"]
+    model = lifecycle.init(frame, param, forest)
+    lifecycle.fit(model, frame, param)
+    lifecycle.apply(model, frame, param)
+    assert model.last_apply is not None
+    drift = model.last_apply["drift"]
+    assert (drift["max_psi"], drift["psi"], drift["drifted_columns"]) == (None, {}, [])

@@ -521,6 +521,7 @@ def test_summary_describes_a_model_in_at_most_300_characters(srv: Path) -> None:
     described = lifecycle.summary(model)["summary"]["model"]
     assert described == ("Wordy( " + "coefficient=1.0, " * 40)[:300]
     assert len(described) == 300
+    assert lifecycle.summary(model.estimator)["summary"] == {"model": repr(model.estimator)[:300]}
 
 
 @pytest.mark.parametrize(

@@ -125,6 +125,9 @@ def test_a_load_gives_back_the_model_that_was_saved(srv: Path) -> None:
     model = fitted_churn()
     model.registered = {"name": SAVED_AS, "version": "3", "run_id": "f" * 32}  # as a registering fit sets it
     lifecycle.save(model, SAVED_AS)
+    path = model_dir(srv) / SAVED_AS / "golden.json"
+    saved = json.loads(path.read_text())
+    path.write_text(json.dumps({**saved, "saved_at": "2031-01-01T00:00:00+00:00"}))  # saved long after
 
     loaded = lifecycle.load(SAVED_AS, forest)
 
