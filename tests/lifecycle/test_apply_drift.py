@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -10,23 +9,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from golden_testing import events_of_type
+from golden_testing import churn_sample, events_of_type
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LinearRegression
 
 from dsdl_golden import lifecycle, telemetry_helper
-from dsdl_golden._csv_codec import read_csv
 from dsdl_golden.emulator import SplunkEmulator
 
-DATA = Path(__file__).resolve().parents[2] / "template" / "data"
 FEATURES = ["tenure", "monthly_charges", "contract", "payment_method", "support_calls"]
 
 
 def churn() -> tuple[pd.DataFrame, dict[str, Any]]:
-    frame = read_csv((DATA / "churn_sample.csv").read_bytes())
-    param = json.loads((DATA / "churn_sample.json").read_text())
-    param["options"]["params"] = {"algo": "churn_nb", "n_estimators": "20"}
-    return frame, param
+    return churn_sample(algo="churn_nb", n_estimators="20")
 
 
 def forest(params: dict[str, Any]) -> RandomForestClassifier:

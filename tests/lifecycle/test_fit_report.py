@@ -3,29 +3,23 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from golden_testing import churn_sample
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import Ridge
 
 from dsdl_golden import lifecycle
-from dsdl_golden._csv_codec import read_csv
 from dsdl_golden._lifecycle.profile import content_hash
 from dsdl_golden.preprocessor import standard_preprocessing
 
-DATA = Path(__file__).resolve().parents[2] / "template" / "data"
-
 
 def churn() -> tuple[pd.DataFrame, dict[str, Any]]:
-    frame = read_csv((DATA / "churn_sample.csv").read_bytes())
-    param = json.loads((DATA / "churn_sample.json").read_text())
-    param["options"]["params"] = {"algo": "churn_nb", "n_estimators": "20"}
-    return frame, param
+    return churn_sample(algo="churn_nb", n_estimators="20")
 
 
 def numbers(rows: int = 100) -> pd.DataFrame:

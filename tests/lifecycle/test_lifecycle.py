@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from golden_testing import events_of_type
+from golden_testing import churn_sample, events_of_type
 from sklearn.ensemble import IsolationForest, RandomForestClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.model_selection import train_test_split
@@ -22,22 +22,17 @@ from sklearn.svm import LinearSVC
 from sklearn.tree import DecisionTreeClassifier
 
 from dsdl_golden import lifecycle, telemetry_helper
-from dsdl_golden._csv_codec import read_csv
 from dsdl_golden._lifecycle.reporting import Reporter, scalar_metrics
 from dsdl_golden.config import load_settings
 from dsdl_golden.emulator import SplunkEmulator
 from dsdl_golden.metrics_calculator import calculate_all_metrics
 from dsdl_golden.preprocessor import standard_preprocessing
 
-DATA = Path(__file__).resolve().parents[2] / "template" / "data"
 FEATURES = ["tenure", "monthly_charges", "contract", "payment_method", "support_calls"]
 
 
 def churn() -> tuple[pd.DataFrame, dict[str, Any]]:
-    frame = read_csv((DATA / "churn_sample.csv").read_bytes())
-    param = json.loads((DATA / "churn_sample.json").read_text())
-    param["options"]["params"] = {"algo": "churn_nb", "n_estimators": "40"}
-    return frame, param
+    return churn_sample(algo="churn_nb", n_estimators="40")
 
 
 def forest(params: dict[str, Any], data: lifecycle.DataInfo) -> RandomForestClassifier:

@@ -12,17 +12,15 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from golden_testing import events_of_type
+from golden_testing import churn_sample, events_of_type
 from sklearn.ensemble import RandomForestClassifier
 
 from dsdl_golden import lifecycle, splunk_connector, telemetry_helper
-from dsdl_golden._csv_codec import read_csv
 from dsdl_golden._lifecycle.profile import content_hash
 from dsdl_golden._lifecycle.versions import library_versions
 from dsdl_golden.config import load_settings
 from dsdl_golden.emulator import SplunkEmulator
 
-DATA = Path(__file__).resolve().parents[2] / "template" / "data"
 SAVED_AS = "churn_nb_churn_sample"
 SEARCH_TOKEN = "search-token-lineage-3f9a"
 RECORD_FIELDS = {
@@ -50,10 +48,7 @@ RECORD_FIELDS = {
 
 
 def churn() -> tuple[pd.DataFrame, dict[str, Any]]:
-    frame = read_csv((DATA / "churn_sample.csv").read_bytes())
-    param = json.loads((DATA / "churn_sample.json").read_text())
-    param["options"]["params"] = {"algo": "churn_nb", "n_estimators": "20"}
-    return frame, param
+    return churn_sample(algo="churn_nb", n_estimators="20")
 
 
 def forest(params: dict[str, Any]) -> RandomForestClassifier:

@@ -13,17 +13,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from golden_testing import events_of_type
+from golden_testing import churn_sample, events_of_type
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LinearRegression
 
 from dsdl_golden import lifecycle, telemetry_helper
-from dsdl_golden._csv_codec import read_csv
 from dsdl_golden._lifecycle.store import write_model
 from dsdl_golden._lifecycle.versions import library_versions
 from dsdl_golden.emulator import SplunkEmulator
 
-DATA = Path(__file__).resolve().parents[2] / "template" / "data"
 SAVED_AS = "churn_nb_churn_sample"
 IMAGE = {
     "GOLDEN_IMAGE_NAME": "registry.example/dsdl-golden",
@@ -38,10 +36,7 @@ NAME_RULE = (
 
 
 def churn() -> tuple[pd.DataFrame, dict[str, Any]]:
-    frame = read_csv((DATA / "churn_sample.csv").read_bytes())
-    param = json.loads((DATA / "churn_sample.json").read_text())
-    param["options"]["params"] = {"algo": "churn_nb", "n_estimators": "20", "criterion": "entropy"}
-    return frame, param
+    return churn_sample(algo="churn_nb", n_estimators="20", criterion="entropy")
 
 
 def forest(params: dict[str, Any], data: lifecycle.DataInfo) -> RandomForestClassifier:

@@ -24,6 +24,7 @@ import pytest
 import uvicorn
 from hypothesis import settings
 
+from dsdl_golden._csv_codec import read_csv
 from dsdl_golden.config import Settings, load_settings
 from dsdl_golden.emulator import SplunkEmulator
 from dsdl_golden.emulator.tls import server_context, write_tls_files
@@ -429,3 +430,16 @@ def loopback_splunkd(
         stop.set()
         thread.join()
         listener.close()
+
+
+#: The template's staged sample data (``template/data``).
+TEMPLATE_DATA = Path(__file__).resolve().parents[2] / "template" / "data"
+
+
+def churn_sample(**params: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The template's staged churn sample and its DSDL ``param``, with ``params`` as the SPL's
+    ``key=value`` pairs (strings, as Splunk sends them)."""
+    frame = read_csv((TEMPLATE_DATA / "churn_sample.csv").read_bytes())
+    param = json.loads((TEMPLATE_DATA / "churn_sample.json").read_text())
+    param["options"]["params"] = dict(params)
+    return frame, param
