@@ -242,3 +242,9 @@ def test_a_model_saved_in_another_format_says_to_fit_it_again(srv: Path) -> None
     )
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         lifecycle.load(SAVED_AS)
+
+
+def test_save_given_something_other_than_a_model_names_itself_and_what_it_got(srv: Path) -> None:
+    message = "save: model must be what lifecycle.init or lifecycle.load returned, got DataFrame"
+    with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
+        lifecycle.save(pd.DataFrame(), SAVED_AS)
