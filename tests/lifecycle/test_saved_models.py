@@ -248,3 +248,24 @@ def test_save_given_something_other_than_a_model_names_itself_and_what_it_got(sr
     message = "save: model must be what lifecycle.init or lifecycle.load returned, got DataFrame"
     with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
         lifecycle.save(pd.DataFrame(), SAVED_AS)
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        # orjson's own words say where the file breaks off; the test pins only that it says so
+        (b'{"format": "dsdl-golden-model/1", "spec": {', r"is damaged \(.+: line 1 column 44 \(char 43\)\)"),
+        (b"\x00\x00\x00\x00", r"is damaged \(.+: line 1 column 1 \(char 0\)\)"),
+        (b"[1, 2]", "holds a JSON list, not an object"),
+    ],
+    ids=["truncated", "zeroed", "not-an-object"],
+)
+def test_a_damaged_golden_json_names_the_file_and_says_to_fit_again(
+    srv: Path, content: bytes, problem: str
+) -> None:
+    lifecycle.save(fitted_churn(), SAVED_AS)
+    path = (model_dir(srv) / SAVED_AS).resolve() / "golden.json"
+    path.write_bytes(content)  # a disk that filled up, a crash of the host, an edit by hand
+
+    with pytest.raises(ValueError, match=f"^{re.escape(str(path))} {problem}: fit the model again$"):
+        lifecycle.load(SAVED_AS)

@@ -113,8 +113,14 @@ def saved_model_dir(directory: Path, name: str) -> Path:
 
 
 def read_metadata(model_dir: Path) -> dict[str, Any]:
-    """The metadata of a saved model; raises ``ValueError`` for another format."""
-    metadata: dict[str, Any] = orjson.loads((model_dir / METADATA_FILE).read_bytes())
+    """The metadata of a saved model; raises ``ValueError`` for another format or a damaged file."""
+    path = model_dir / METADATA_FILE
+    try:
+        metadata = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as error:
+        raise ValueError(f"{path} is damaged ({error}): fit the model again") from None
+    if not isinstance(metadata, dict):
+        raise ValueError(f"{path} holds a JSON {type(metadata).__name__}, not an object: fit the model again")
     if metadata.get("format") != FORMAT:
         raise ValueError(
             f"{model_dir} holds format {metadata.get('format')!r}; this dsdl-golden reads {FORMAT!r}: "
