@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
+import pickle
+import re
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -240,6 +243,163 @@ def test_loading_a_torch_model_needs_the_build_model_that_made_it(srv: Path) -> 
         lifecycle.load("fw_churn_sample", lambda params: LinearRegression())
 
 
+class RecordedLoss:
+    """A loss module that records the labels of each batch it scores (to see what each epoch trained on)."""
+
+    def __init__(self, loss: Any) -> None:
+        self.loss = loss
+        self.batches: list[np.ndarray] = []
+
+    def __call__(self, outputs: Any, labels: Any) -> Any:
+        self.batches.append(labels.numpy().copy())
+        return self.loss(outputs, labels)
+
+
+def frozen_sgd(rates: list[float]) -> Callable[..., Any]:
+    """An optimizer factory that records the learning rate it is given and never moves a weight."""
+    import torch
+
+    def make(parameters: Any, lr: float) -> Any:
+        rates.append(lr)
+        return torch.optim.SGD(parameters, lr=0.0)
+
+    return make
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_torch_thread")
+@pytest.mark.parametrize(
+    ("spl", "given", "expected"),
+    [
+        ({}, {}, (10, 64, 0.001)),  # the documented defaults
+        ({"epochs": 3, "batch_size": 50, "learning_rate": 0.05}, {}, (3, 50, 0.05)),
+        (
+            {"epochs": 3, "batch_size": 50},
+            {"epochs": 2, "batch_size": 40, "learning_rate": 0.2},
+            (2, 40, 0.2),
+        ),
+    ],
+    ids=["defaults", "spl-params", "given-to-the-model"],
+)
+def test_torch_training_takes_every_row_once_an_epoch_in_batches_and_reports_the_mean_loss(
+    srv: Path, spl: dict[str, Any], given: dict[str, Any], expected: tuple[int, int, float]
+) -> None:
+    import torch
+
+    rows = 150
+    rates: list[float] = []
+    loss = RecordedLoss(torch.nn.MSELoss())
+
+    def build(params: dict[str, Any], data: lifecycle.DataInfo) -> Any:
+        network = torch_network(data.n_features, 1)
+        return lifecycle.TorchModel(network, loss=loss, optimizer=frozen_sgd(rates), **given)
+
+    frame, param = linear(seed=3, n=rows), linear_param(holdout=0, **spl)
+    model = lifecycle.init(frame, param, build)
+    report = lifecycle.fit(model, frame, param)
+
+    epochs, batch_size, rate = expected
+    training = report["training"]
+    assert (training["epochs"], training["batch_size"], training["learning_rate"]) == expected
+    assert rates == [rate]
+    sizes = [len(batch) for batch in loss.batches]
+    per_epoch = [batch_size] * (rows // batch_size) + ([rows % batch_size] if rows % batch_size else [])
+    assert sizes == per_epoch * epochs
+    target = ((frame["y"] - frame["y"].mean()) / frame["y"].std(ddof=0)).to_numpy(dtype=np.float32)
+    epoch_labels = np.split(np.concatenate(loss.batches), epochs)
+    for labels in epoch_labels:  # every row once, in a shuffled order
+        np.testing.assert_allclose(np.sort(labels), np.sort(target), rtol=1e-6)
+        assert not np.array_equal(labels, target)
+    # the weights never moved: the last epoch's loss is the mean squared error over every row
+    with torch.no_grad():
+        outputs = model.estimator(torch.from_numpy(network_inputs(model, frame))).numpy().reshape(-1)
+    assert training["final_loss"] == pytest.approx(float(np.mean((outputs - target) ** 2)), rel=1e-5)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_torch_thread")
+def test_torch_regression_predictions_are_scaled_back_in_float64(srv: Path) -> None:
+    import torch
+
+    frame, param = linear(seed=1), linear_param(epochs=3, holdout=0)  # scaled by every row's mean and std
+    frame["y"] += 1e9  # bytes, say: float32 would keep only the first seven digits
+    model = lifecycle.init(frame, param, torch_wrapped)
+    lifecycle.fit(model, frame, param)
+
+    predicted = lifecycle.apply(model, frame.drop(columns="y"), param)["y"].to_numpy()
+    assert predicted.dtype == np.float64
+    with torch.no_grad():
+        raw = model.estimator(torch.from_numpy(network_inputs(model, frame))).numpy().reshape(-1)
+    y = frame["y"].to_numpy()
+    np.testing.assert_allclose(predicted, raw.astype(np.float64) * np.std(y) + np.mean(y), rtol=1e-12)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_torch_thread")
+def test_torch_trains_on_float32_features_without_preprocessing_and_without_warnings(srv: Path) -> None:
+    frame, param = linear(seed=1), linear_param(epochs=2, preprocess="false")
+    frame[["a", "b"]] = frame[["a", "b"]].astype(np.float32)  # pandas hands out read-only views of these
+    model = lifecycle.init(frame, param, torch_wrapped)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch: "The given NumPy array is not writable"
+        lifecycle.fit(model, frame, param)
+        lifecycle.apply(model, frame, param)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_torch_thread")
+def test_torch_model_needs_a_target_column(srv: Path) -> None:
+    frame, param = linear(seed=1), linear_param(epochs=2, holdout=0)
+    param["target_variables"] = []  # task auto: unsupervised, which a network cannot learn
+    model = lifecycle.init(frame, param, torch_wrapped)
+    message = "a PyTorch model needs a target column: | fit MLTKContainer ... <target> from ..."
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        lifecycle.fit(model, frame, param)
+
+
+class Planted:
+    """What a tampered model.pt could unpickle: creating a file stands for running any code."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Path.touch, (self.marker,))
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_torch_thread")
+def test_loading_a_torch_model_never_runs_code_planted_in_its_weights(srv: Path, tmp_path: Path) -> None:
+    import torch
+
+    frame, param = staged("network_sessions", epochs=1)
+    model = lifecycle.init(frame, param, torch_wrapped)
+    lifecycle.fit(model, frame, param)
+    lifecycle.save(model, "fw_planted")
+    marker = tmp_path / "code-ran"
+    torch.save({"weight": Planted(marker)}, srv / "app" / "model" / "data" / "fw_planted" / "model.pt")
+
+    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
+        lifecycle.load("fw_planted", torch_wrapped)
+    assert not marker.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_torch_thread")
+def test_torch_classifier_saved_without_a_target_scale_still_loads(srv: Path) -> None:
+    frame, param = staged("network_sessions", epochs=1)
+    model = lifecycle.init(frame, param, torch_wrapped)
+    lifecycle.fit(model, frame, param)
+    lifecycle.save(model, "fw_older")
+    metadata_file = srv / "app" / "model" / "data" / "fw_older" / "golden.json"
+    metadata = json.loads(metadata_file.read_text())
+    del metadata["adapter_state"]["target_scale"]  # a classifier's own state does not need it
+    metadata_file.write_text(json.dumps(metadata))
+
+    loaded = lifecycle.load("fw_older", torch_wrapped)
+    pd.testing.assert_frame_equal(lifecycle.apply(loaded, frame, param), lifecycle.apply(model, frame, param))
+
+
 def keras_linear_classifier(params: dict[str, Any], data: lifecycle.DataInfo) -> Any:
     import keras
 
@@ -429,6 +589,54 @@ def test_keras_classifier_gives_class_probabilities_and_round_trips(srv: Path, c
         "classification",
         classes,
     )
+
+
+def keras_functional_small_logit(params: dict[str, Any], data: lifecycle.DataInfo) -> Any:
+    """A functional network whose one output, a logit, starts at 0.3 for every row and stays in [0, 1]
+    through a short training: values a guess would read as probabilities."""
+    import keras
+
+    inputs = keras.Input(shape=(data.n_features,))
+    logit = keras.layers.Dense(
+        1, kernel_initializer="zeros", bias_initializer=keras.initializers.Constant(0.3)
+    )(inputs)
+    return keras.Model(inputs, logit)
+
+
+def keras_dropout_last(params: dict[str, Any], data: lifecycle.DataInfo) -> Any:
+    """A network whose last layer has no activation to read (a dropout after the softmax)."""
+    import keras
+
+    return keras.Sequential(
+        [keras.layers.Dense(data.n_classes, activation="softmax"), keras.layers.Dropout(0.1)]
+    )
+
+
+@pytest.mark.slow
+def test_keras_functional_network_with_a_linear_output_gives_the_sigmoid_of_its_logit(srv: Path) -> None:
+    frame, param = staged("churn_sample", epochs=1)
+    model = lifecycle.init(frame, param, keras_functional_small_logit)
+    lifecycle.fit(model, frame, param)
+
+    result = lifecycle.apply(model, frame, param)
+    probabilities = assert_classified(result, len(frame), param["target_variables"][0], ["no", "yes"])
+    logits = model.estimator.predict(network_inputs(model, frame), verbose=0).astype(np.float64)
+    assert ((logits >= 0) & (logits <= 1)).all()  # the last layer, not the values, says they are logits
+    np.testing.assert_allclose(probabilities, sigmoid(logits), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.slow
+def test_keras_network_whose_last_layer_has_no_activation_reads_its_outputs(srv: Path) -> None:
+    frame, param = staged("network_sessions", epochs=2)
+    model = lifecycle.init(frame, param, keras_dropout_last)
+    lifecycle.fit(model, frame, param)
+
+    result = lifecycle.apply(model, frame, param)
+    probabilities = assert_classified(
+        result, len(frame), param["target_variables"][0], ["backup", "dns", "web"]
+    )
+    outputs = model.estimator.predict(network_inputs(model, frame), verbose=0).astype(np.float64)
+    np.testing.assert_allclose(probabilities, outputs, rtol=1e-5, atol=1e-7)  # already probabilities
 
 
 def keras_regressor(params: dict[str, Any], data: lifecycle.DataInfo) -> Any:
