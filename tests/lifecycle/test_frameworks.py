@@ -25,6 +25,7 @@ from sklearn.metrics import r2_score
 
 from dsdl_golden import lifecycle, telemetry_helper
 from dsdl_golden._csv_codec import read_csv
+from dsdl_golden._lifecycle.networks import as_probabilities
 from dsdl_golden.config import load_settings
 from dsdl_golden.metrics_calculator import calculate_all_metrics
 from dsdl_golden.preprocessor import standard_preprocessing
@@ -118,6 +119,89 @@ def telemetry_off(srv: Path) -> Iterator[telemetry_helper.Telemetry]:
     assert not telemetry.enabled
     yield telemetry
     telemetry_helper.configure(load_settings({}))
+
+
+# --- Network outputs as class probabilities ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("outputs", "read_as"),
+    [
+        ([0.2, 0.9], "probabilities"),
+        ([0.0, 1.0], "probabilities"),  # the bounds are probabilities
+        ([-0.1, 0.5], "logits"),
+        ([0.5, 1.5], "logits"),
+        ([1.5, 2.5], "logits"),
+    ],
+)
+def test_one_network_output_is_read_as_the_second_class_probability_or_its_logit(
+    outputs: list[float], read_as: str
+) -> None:
+    column = np.array(outputs).reshape(-1, 1)
+    expected = one_probability(column) if read_as == "probabilities" else sigmoid(column)
+    np.testing.assert_allclose(as_probabilities(column, 2), expected, rtol=1e-12)
+    np.testing.assert_allclose(as_probabilities(column.reshape(-1), 2), expected, rtol=1e-12)
+    told = as_probabilities(column, 2, logits=read_as == "logits")  # the last layer told: no guess
+    np.testing.assert_allclose(told, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("outputs", "read_as"),
+    [
+        ([[0.2, 0.3, 0.5], [1.0, 0.0, 0.0]], "probabilities"),
+        ([[0.2, 0.3, 0.50005], [1.0, 0.0, 0.0]], "probabilities"),  # float32 rounding of a softmax
+        ([[0.2, 0.3, 0.6], [1.0, 0.0, 0.0]], "logits"),  # a row that does not sum to 1
+        ([[-0.5, 1.0, 0.5], [1.0, 0.0, 0.0]], "logits"),  # sums to 1, but below 0
+    ],
+)
+def test_several_network_outputs_are_read_as_probabilities_or_logits(
+    outputs: list[list[float]], read_as: str
+) -> None:
+    values = np.array(outputs)
+    expected = values if read_as == "probabilities" else softmax(values)
+    np.testing.assert_allclose(as_probabilities(values, 3), expected, rtol=1e-12)
+    np.testing.assert_allclose(as_probabilities(values, 3, logits=read_as == "logits"), expected, rtol=1e-12)
+
+
+def test_outputs_the_last_layer_says_are_logits_are_never_guessed() -> None:
+    probabilities_like = np.array([[0.2, 0.3, 0.5]])
+    np.testing.assert_allclose(
+        as_probabilities(probabilities_like, 3, logits=True), softmax(probabilities_like)
+    )
+    logits_like = np.array([[-1.0, 3.0, 0.5]])
+    np.testing.assert_array_equal(as_probabilities(logits_like, 3, logits=False), logits_like)
+
+
+def test_float32_logits_become_float64_probabilities_without_overflow() -> None:
+    logits = np.array([[-100.0], [0.0], [100.0]], dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # float32 exp(100) overflows
+        probabilities = as_probabilities(logits, 2)
+    assert probabilities.dtype == np.float64
+    np.testing.assert_allclose(probabilities[:, 1], [np.exp(-100.0), 0.5, 1.0], rtol=1e-12)
+
+
+def test_an_empty_batch_gives_no_probabilities() -> None:
+    assert as_probabilities(np.empty((0, 1)), 2).shape == (0, 2)
+    assert as_probabilities(np.empty((0, 3)), 3, logits=True).shape == (0, 3)
+
+
+@pytest.mark.parametrize(
+    ("outputs", "classes", "message"),
+    [
+        (1, 3, "the network has one output but the target has 3 classes"),
+        (
+            4,
+            3,
+            "the network has 4 outputs but the target has 3 classes: give the last layer one unit per class",
+        ),
+    ],
+)
+def test_outputs_that_do_not_match_the_classes_say_what_to_change(
+    outputs: int, classes: int, message: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        as_probabilities(np.zeros((2, outputs)), classes)
 
 
 # --- PyTorch -----------------------------------------------------------------------------------------------
