@@ -402,24 +402,6 @@ def test_torch_training_takes_every_row_once_an_epoch_in_batches_and_reports_the
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("one_torch_thread")
-def test_torch_regression_predictions_are_scaled_back_in_float64(srv: Path) -> None:
-    import torch
-
-    frame, param = linear(seed=1), linear_param(epochs=3, holdout=0)  # scaled by every row's mean and std
-    frame["y"] += 1e9  # bytes, say: float32 would keep only the first seven digits
-    model = lifecycle.init(frame, param, torch_wrapped)
-    lifecycle.fit(model, frame, param)
-
-    predicted = lifecycle.apply(model, frame.drop(columns="y"), param)["y"].to_numpy()
-    assert predicted.dtype == np.float64
-    with torch.no_grad():
-        raw = model.estimator(torch.from_numpy(network_inputs(model, frame))).numpy().reshape(-1)
-    y = frame["y"].to_numpy()
-    np.testing.assert_allclose(predicted, raw.astype(np.float64) * np.std(y) + np.mean(y), rtol=1e-12)
-
-
-@pytest.mark.slow
-@pytest.mark.usefixtures("one_torch_thread")
 def test_torch_trains_on_float32_features_without_preprocessing_and_without_warnings(srv: Path) -> None:
     frame, param = linear(seed=1), linear_param(epochs=2, preprocess="false")
     frame[["a", "b"]] = frame[["a", "b"]].astype(np.float32)  # pandas hands out read-only views of these
@@ -428,17 +410,6 @@ def test_torch_trains_on_float32_features_without_preprocessing_and_without_warn
         warnings.simplefilter("error")  # torch: "The given NumPy array is not writable"
         lifecycle.fit(model, frame, param)
         lifecycle.apply(model, frame, param)
-
-
-@pytest.mark.slow
-@pytest.mark.usefixtures("one_torch_thread")
-def test_torch_model_needs_a_target_column(srv: Path) -> None:
-    frame, param = linear(seed=1), linear_param(epochs=2, holdout=0)
-    param["target_variables"] = []  # task auto: unsupervised, which a network cannot learn
-    model = lifecycle.init(frame, param, torch_wrapped)
-    message = "a PyTorch model needs a target column: | fit MLTKContainer ... <target> from ..."
-    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
-        lifecycle.fit(model, frame, param)
 
 
 class Planted:
@@ -769,6 +740,100 @@ def test_keras_regression_learns_a_target_in_any_units_and_round_trips(
     assert saved_files(srv, "fw_linear") == ["golden.json", "model.keras", "preprocessor.joblib"]
     loaded = lifecycle.load("fw_linear")
     pd.testing.assert_frame_equal(lifecycle.apply(loaded, new, param), lifecycle.apply(model, new, param))
+
+
+def torch_outputs(model: lifecycle.GoldenModel, frame: pd.DataFrame) -> np.ndarray:
+    """The raw float32 outputs of a PyTorch model's network for ``frame``."""
+    import torch
+
+    with torch.no_grad():
+        return np.asarray(model.estimator(torch.from_numpy(network_inputs(model, frame))).numpy())
+
+
+def keras_outputs(model: lifecycle.GoldenModel, frame: pd.DataFrame) -> np.ndarray:
+    """The raw float32 outputs of a Keras model's network for ``frame``."""
+    return np.asarray(model.estimator.predict(network_inputs(model, frame), verbose=0))
+
+
+NETWORK_REGRESSORS = {
+    "torch": (torch_wrapped, torch_outputs, "PyTorch"),
+    "keras": (keras_uncompiled_regressor, keras_outputs, "Keras"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_torch_thread")
+@pytest.mark.parametrize("framework", NETWORK_REGRESSORS)
+def test_network_regression_predictions_are_scaled_back_in_float64(srv: Path, framework: str) -> None:
+    build, outputs_of, _ = NETWORK_REGRESSORS[framework]
+    frame, param = linear(seed=1), linear_param(epochs=3, holdout=0)  # scaled by every row's mean and std
+    frame["y"] += 1e9  # bytes, say: float32 would keep only the first seven digits
+    model = lifecycle.init(frame, param, build)
+    lifecycle.fit(model, frame, param)
+
+    predicted = lifecycle.apply(model, frame.drop(columns="y"), param)["y"].to_numpy()
+    assert predicted.dtype == np.float64
+    raw = outputs_of(model, frame).reshape(-1).astype(np.float64)
+    y = frame["y"].to_numpy()
+    np.testing.assert_allclose(predicted, raw * np.std(y) + np.mean(y), rtol=1e-12)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_torch_thread")
+@pytest.mark.parametrize("framework", NETWORK_REGRESSORS)
+def test_a_network_needs_a_target_column(srv: Path, framework: str) -> None:
+    build, _, library = NETWORK_REGRESSORS[framework]
+    frame, param = linear(seed=1), linear_param(epochs=2, holdout=0)
+    param["target_variables"] = []  # task auto: unsupervised, which a network cannot learn
+    model = lifecycle.init(frame, param, build)
+    message = f"a {library} model needs a target column: | fit MLTKContainer ... <target> from ..."
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        lifecycle.fit(model, frame, param)
+
+
+class BatchCount:
+    """A Keras callback that counts the batches of each epoch."""
+
+    def __init__(self) -> None:
+        import keras
+
+        self.per_epoch: list[int] = []
+        self.callback = keras.callbacks.LambdaCallback(
+            on_epoch_begin=lambda epoch, logs: self.per_epoch.append(0),
+            on_train_batch_end=lambda batch, logs: self.per_epoch.__setitem__(-1, self.per_epoch[-1] + 1),
+        )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("spl", "given", "expected"),
+    [
+        ({}, {}, (10, 32)),  # the documented defaults
+        ({"epochs": 3, "batch_size": 50}, {}, (3, 50)),
+        ({"epochs": 3, "batch_size": 50}, {"epochs": 2, "batch_size": 40}, (2, 40)),  # over the SPL ones
+    ],
+    ids=["defaults", "spl-params", "given-to-the-model"],
+)
+def test_keras_training_takes_its_epochs_and_batches_and_reports_the_last_loss(
+    srv: Path, spl: dict[str, Any], given: dict[str, Any], expected: tuple[int, int]
+) -> None:
+    rows = 150
+    count = BatchCount()
+
+    def build(params: dict[str, Any], data: lifecycle.DataInfo) -> Any:
+        network = keras_uncompiled_regressor(params, data)
+        return lifecycle.KerasModel(network, fit_kwargs={"callbacks": [count.callback]}, **given)
+
+    frame, param = linear(seed=3, n=rows), linear_param(holdout=0, **spl)
+    model = lifecycle.init(frame, param, build)
+    report = lifecycle.fit(model, frame, param)
+
+    epochs, batch_size = expected
+    training = report["training"]
+    assert (training["epochs"], training["batch_size"]) == (epochs, batch_size)
+    assert list(training["final"]) == ["loss"]
+    assert np.isfinite(training["final"]["loss"])
+    assert count.per_epoch == [-(-rows // batch_size)] * epochs  # the last batch of an epoch may be short
 
 
 @pytest.mark.slow
