@@ -834,6 +834,8 @@ def test_keras_training_takes_its_epochs_and_batches_and_reports_the_last_loss(
     assert list(training["final"]) == ["loss"]
     assert np.isfinite(training["final"]["loss"])
     assert count.per_epoch == [-(-rows // batch_size)] * epochs  # the last batch of an epoch may be short
+    network = model.estimator
+    assert report["model"] == f"Sequential({network.name}, {network.count_params()} parameters)"
 
 
 @pytest.mark.slow
