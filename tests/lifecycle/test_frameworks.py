@@ -181,6 +181,14 @@ def test_float32_logits_become_float64_probabilities_without_overflow() -> None:
     np.testing.assert_allclose(probabilities[:, 1], [np.exp(-100.0), 0.5, 1.0], rtol=1e-12)
 
 
+def test_large_logits_of_several_classes_give_probabilities_without_overflow() -> None:
+    logits = np.array([[1000.0, 0.0, -1000.0], [-800.0, -790.0, -800.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # exp(1000) overflows: the softmax shifts by the row's maximum
+        probabilities = as_probabilities(logits, 3)
+    np.testing.assert_allclose(probabilities, [[1, 0, 0], [4.5397e-5, 0.9999092, 4.5397e-5]], rtol=1e-4)
+
+
 def test_an_empty_batch_gives_no_probabilities() -> None:
     assert as_probabilities(np.empty((0, 1)), 2).shape == (0, 2)
     assert as_probabilities(np.empty((0, 3)), 3, logits=True).shape == (0, 3)
