@@ -823,7 +823,11 @@ class BatchCount:
     ids=["defaults", "spl-params", "given-to-the-model"],
 )
 def test_keras_training_takes_its_epochs_and_batches_and_reports_the_last_loss(
-    srv: Path, spl: dict[str, Any], given: dict[str, Any], expected: tuple[int, int]
+    srv: Path,
+    capsys: pytest.CaptureFixture[str],
+    spl: dict[str, Any],
+    given: dict[str, Any],
+    expected: tuple[int, int],
 ) -> None:
     rows = 150
     count = BatchCount()
@@ -844,6 +848,7 @@ def test_keras_training_takes_its_epochs_and_batches_and_reports_the_last_loss(
     assert count.per_epoch == [-(-rows // batch_size)] * epochs  # the last batch of an epoch may be short
     network = model.estimator
     assert report["model"] == f"Sequential({network.name}, {network.count_params()} parameters)"
+    assert "Epoch" not in capsys.readouterr().out  # no progress bars in the notebook or the container log
 
 
 @pytest.mark.slow
