@@ -848,7 +848,20 @@ def test_keras_training_takes_its_epochs_and_batches_and_reports_the_last_loss(
     assert count.per_epoch == [-(-rows // batch_size)] * epochs  # the last batch of an epoch may be short
     network = model.estimator
     assert report["model"] == f"Sequential({network.name}, {network.count_params()} parameters)"
-    assert "Epoch" not in capsys.readouterr().out  # no progress bars in the notebook or the container log
+    lifecycle.apply(model, frame, param)
+    assert capsys.readouterr().out == ""  # no progress bars in the notebook or the container log
+
+
+@pytest.mark.slow
+def test_keras_fit_kwargs_reach_the_training(srv: Path) -> None:
+    def build(params: dict[str, Any], data: lifecycle.DataInfo) -> Any:
+        network = keras_uncompiled_regressor(params, data)
+        return lifecycle.KerasModel(network, epochs=2, fit_kwargs={"validation_split": 0.25})
+
+    frame, param = linear(seed=3, n=100), linear_param()
+    model = lifecycle.init(frame, param, build)
+    report = lifecycle.fit(model, frame, param)
+    assert sorted(report["training"]["final"]) == ["loss", "val_loss"]
 
 
 @pytest.mark.slow
