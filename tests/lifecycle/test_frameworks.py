@@ -629,6 +629,8 @@ def test_keras_classifier_gives_class_probabilities_and_round_trips(srv: Path, c
     assert model.estimator.compiled
     if case.from_logits is not None:  # compiled by the lifecycle: the loss matches the last layer
         assert model.estimator.loss.get_config()["from_logits"] is case.from_logits
+        assert isinstance(model.estimator.optimizer, keras.optimizers.Adam)  # as documented
+        assert sorted(report["training"]["final"]) == ["accuracy", "loss"]
     assert report["training"]["epochs"] == 20
     metric, minimum = case.score
     assert report["metrics"][metric] > minimum
@@ -731,12 +733,15 @@ def keras_uncompiled_regressor(params: dict[str, Any], data: lifecycle.DataInfo)
 def test_keras_regression_learns_a_target_in_any_units_and_round_trips(
     srv: Path, build: Build, epochs: int
 ) -> None:
+    import keras
+
     frame, param = linear(seed=1), linear_param(epochs=epochs, batch_size=64)
     model = lifecycle.init(frame, param, build)
     report = lifecycle.fit(model, frame, param)
 
     assert (report["task"], report["framework"]) == ("regression", "keras")
     assert report["metrics"]["r2"] > 0.9
+    assert isinstance(model.estimator.optimizer, keras.optimizers.Adam)  # the user's, or Adam as documented
     new = linear(seed=2, n=200)
     predicted = lifecycle.apply(model, new.drop(columns="y"), param)
     assert r2_score(new["y"], predicted["y"]) > 0.9
