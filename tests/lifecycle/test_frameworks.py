@@ -321,13 +321,21 @@ def test_torch_model_is_saved_as_a_state_dict_and_rebuilt_by_build_model(srv: Pa
     assert facts["version"]["torch"] == torch.__version__
 
 
+def saved_torch_classifier(
+    data: str, name: str, epochs: int
+) -> tuple[lifecycle.GoldenModel, pd.DataFrame, dict[str, Any]]:
+    """A PyTorch classifier of the staged sample ``data``, fitted and saved as ``name``."""
+    frame, param = staged(data, epochs=epochs)
+    model = lifecycle.init(frame, param, torch_wrapped)
+    lifecycle.fit(model, frame, param)
+    lifecycle.save(model, name)
+    return model, frame, param
+
+
 @pytest.mark.slow
 @pytest.mark.usefixtures("one_torch_thread")
 def test_loading_a_torch_model_needs_the_build_model_that_made_it(srv: Path) -> None:
-    frame, param = staged("churn_sample", epochs=2)
-    model = lifecycle.init(frame, param, torch_wrapped)
-    lifecycle.fit(model, frame, param)
-    lifecycle.save(model, "fw_churn_sample")
+    saved_torch_classifier("churn_sample", "fw_churn_sample", epochs=2)
 
     with pytest.raises(TypeError, match=r"torch model.*lifecycle\.load\('fw_churn_sample', build_model\)"):
         lifecycle.load("fw_churn_sample")
@@ -438,10 +446,7 @@ class Planted:
 def test_loading_a_torch_model_never_runs_code_planted_in_its_weights(srv: Path, tmp_path: Path) -> None:
     import torch
 
-    frame, param = staged("network_sessions", epochs=1)
-    model = lifecycle.init(frame, param, torch_wrapped)
-    lifecycle.fit(model, frame, param)
-    lifecycle.save(model, "fw_planted")
+    saved_torch_classifier("network_sessions", "fw_planted", epochs=1)
     marker = tmp_path / "code-ran"
     torch.save({"weight": Planted(marker)}, srv / "app" / "model" / "data" / "fw_planted" / "model.pt")
 
@@ -453,10 +458,7 @@ def test_loading_a_torch_model_never_runs_code_planted_in_its_weights(srv: Path,
 @pytest.mark.slow
 @pytest.mark.usefixtures("one_torch_thread")
 def test_torch_classifier_saved_without_a_target_scale_still_loads(srv: Path) -> None:
-    frame, param = staged("network_sessions", epochs=1)
-    model = lifecycle.init(frame, param, torch_wrapped)
-    lifecycle.fit(model, frame, param)
-    lifecycle.save(model, "fw_older")
+    model, frame, param = saved_torch_classifier("network_sessions", "fw_older", epochs=1)
     metadata_file = srv / "app" / "model" / "data" / "fw_older" / "golden.json"
     metadata = json.loads(metadata_file.read_text())
     del metadata["adapter_state"]["target_scale"]  # a classifier's own state does not need it
@@ -680,14 +682,20 @@ def keras_dropout_last(params: dict[str, Any], data: lifecycle.DataInfo) -> Any:
     )
 
 
+def classified_by(
+    build: Build, data: str, classes: list[str]
+) -> tuple[lifecycle.GoldenModel, pd.DataFrame, np.ndarray]:
+    """A network classifier fitted on the staged sample ``data`` (two epochs), and its probabilities."""
+    frame, param = staged(data, epochs=2)
+    model = lifecycle.init(frame, param, build)
+    lifecycle.fit(model, frame, param)
+    result = lifecycle.apply(model, frame, param)
+    return model, frame, assert_classified(result, len(frame), param["target_variables"][0], classes)
+
+
 @pytest.mark.slow
 def test_keras_functional_network_with_a_linear_output_gives_the_sigmoid_of_its_logit(srv: Path) -> None:
-    frame, param = staged("churn_sample", epochs=1)
-    model = lifecycle.init(frame, param, keras_functional_small_logit)
-    lifecycle.fit(model, frame, param)
-
-    result = lifecycle.apply(model, frame, param)
-    probabilities = assert_classified(result, len(frame), param["target_variables"][0], ["no", "yes"])
+    model, frame, probabilities = classified_by(keras_functional_small_logit, "churn_sample", ["no", "yes"])
     logits = model.estimator.predict(network_inputs(model, frame), verbose=0).astype(np.float64)
     assert ((logits >= 0) & (logits <= 1)).all()  # the last layer, not the values, says they are logits
     np.testing.assert_allclose(probabilities, sigmoid(logits), rtol=1e-5, atol=1e-7)
@@ -695,13 +703,8 @@ def test_keras_functional_network_with_a_linear_output_gives_the_sigmoid_of_its_
 
 @pytest.mark.slow
 def test_keras_network_whose_last_layer_has_no_activation_reads_its_outputs(srv: Path) -> None:
-    frame, param = staged("network_sessions", epochs=2)
-    model = lifecycle.init(frame, param, keras_dropout_last)
-    lifecycle.fit(model, frame, param)
-
-    result = lifecycle.apply(model, frame, param)
-    probabilities = assert_classified(
-        result, len(frame), param["target_variables"][0], ["backup", "dns", "web"]
+    model, frame, probabilities = classified_by(
+        keras_dropout_last, "network_sessions", ["backup", "dns", "web"]
     )
     outputs = model.estimator.predict(network_inputs(model, frame), verbose=0).astype(np.float64)
     np.testing.assert_allclose(probabilities, outputs, rtol=1e-5, atol=1e-7)  # already probabilities
