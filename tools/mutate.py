@@ -109,7 +109,11 @@ MODULES = {
         # The lifecycle's glue to the model registry, judged by the registry's tests (MLflow: 5 to 30 s
         # each, which the lifecycle's other mutants need not pay).
         _module(
-            "registry", ("tests/registry",), "_lifecycle/registration.py", "_registry/*", "model_registry.py"
+            "registry",
+            ("tests/registry", "tests/lifecycle/test_registration.py"),  # and apply's model_version
+            "_lifecycle/registration.py",
+            "_registry/*",
+            "model_registry.py",
         ),
         _module("runtime", ("tests/runtime",), "_runtime/*", "runtime.py"),
     )
