@@ -193,7 +193,7 @@ class StandardPreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[mis
     def transform(self, X: Any) -> NDArray[np.float64]:  # noqa: N803 (scikit-learn API)
         """Encode ``X`` (fitted columns required, extra columns ignored) and record a transform report."""
         check_is_fitted(self, "columns_")
-        frame, extra = self._fitted_frame(X)
+        frame, extra = self._fitted_frame(X, stacklevel=4)  # the caller, scikit-learn's set_output wrapper
         kept = self._kept()
         parsed = [encoder.parse(frame[column.name]) for column, encoder in kept]
         reports = {
@@ -234,7 +234,7 @@ class StandardPreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[mis
         is commonly read as a major shift, 0.1-0.25 as a moderate one).
         """
         check_is_fitted(self, "columns_")
-        frame, extra = self._fitted_frame(X)
+        frame, extra = self._fitted_frame(X, stacklevel=3)
         columns: dict[str, dict[str, Any]] = {}
         for column, encoder in self._kept():
             if isinstance(encoder, NumericEncoder) and encoder.drift is not None:
@@ -323,8 +323,10 @@ class StandardPreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[mis
             raise ValueError(f"input_features is not equal to feature_names_in_: {names} != {fitted}")
         return names
 
-    def _fitted_frame(self, data: Any) -> tuple[pd.DataFrame, list[str]]:
-        """``data`` with the fitted columns reachable by name, and the names of extra columns it has."""
+    def _fitted_frame(self, data: Any, *, stacklevel: int) -> tuple[pd.DataFrame, list[str]]:
+        """``data`` with the fitted columns reachable by name, and the names of extra columns it has.
+
+        A warning about feature names points ``stacklevel`` frames up: at the user's call."""
         frame, named = as_frame(data)
         fitted = self._fitted_names()
         fitted_named = hasattr(self, "feature_names_in_")
@@ -343,7 +345,7 @@ class StandardPreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[mis
                 f"X {have} feature names, but {type(self).__name__} was fitted {fitted_with} feature names; "
                 "columns are matched by position.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=stacklevel,
             )
         if frame.shape[1] != self.n_features_in_:
             raise ValueError(
