@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.preprocessing import StandardScaler
 
 from dsdl_golden.preprocessor import StandardPreprocessor
 
@@ -100,3 +101,21 @@ def test_an_array_of_another_width_says_how_many_features_are_expected(fitted_on
     message = "X has 3 features, but ChurnPreprocessor is expecting 2 features as input."
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         preprocessor.transform(np.ones((2, 3)))
+
+
+def test_kept_constant_columns_scale_new_values_as_standard_scaler_does() -> None:
+    fit = pd.DataFrame({"zero": [0.0] * 4, "five": [5.0] * 4, "x": [1.0, 2.0, 3.0, 4.0]})
+    new = pd.DataFrame({"zero": [3.0, 0.0, -1.5], "five": [7.0, 5.0, 4.0], "x": [1.0, 2.0, 9.0]})
+    preprocessor = StandardPreprocessor(drop_constant=False).fit(fit)
+    assert preprocessor.get_feature_names_out().tolist() == ["zero", "five", "x"]
+    np.testing.assert_allclose(
+        preprocessor.transform(new), StandardScaler().fit(fit).transform(new), rtol=1e-12
+    )
+    np.testing.assert_array_equal(preprocessor.transform(new)[:, :2], [[3.0, 2.0], [0.0, 0.0], [-1.5, -1.0]])
+
+
+@pytest.mark.parametrize("n_rows", [1, 3, 7])
+def test_the_transform_report_counts_the_rows_transformed(n_rows: int) -> None:
+    preprocessor = StandardPreprocessor().fit(FRAME.assign(c=["k", "l", "k", "l"]))
+    preprocessor.transform(pd.concat([FRAME.assign(c="k")] * 2).head(n_rows))
+    assert preprocessor.last_transform_report_["n_rows"] == n_rows

@@ -196,6 +196,47 @@ def test_describe_gives_the_reason_for_each_kind_of_text() -> None:
     }
 
 
+def test_describe_gives_the_reason_for_each_dtype_with_its_unit_and_content() -> None:
+    frame = pd.DataFrame(
+        {
+            "took": pd.to_timedelta([1, 2, 3, 4], unit="s"),
+            "count": [1, 2, 3, 4],
+            "flag": [True, False, True, False],
+            "maybe": pd.array([True, None, False, True], dtype="boolean"),
+            "at": pd.to_datetime(["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04"], utc=True),
+            "month": pd.period_range("2026-01", periods=4, freq="M"),
+            "nothing": [np.nan] * 4,
+            "rate": [2.5] * 4,
+            "load": [1.0, np.inf, 2.0, -np.inf],
+        }
+    )
+    columns = StandardPreprocessor().fit(frame).describe()["columns"]
+
+    def dtype(name: str) -> str:
+        return f"{frame[name].dtype} dtype"
+
+    assert {name: (column["kind"], column["reason"]) for name, column in columns.items()} == {
+        "took": ("numeric", f"{dtype('took')} (seconds)"),
+        "count": ("numeric", dtype("count")),
+        "flag": ("boolean", "bool dtype"),
+        "maybe": ("boolean", "boolean dtype"),
+        "at": ("datetime", dtype("at")),
+        "month": ("datetime", "period[M] dtype (start of each period)"),
+        "nothing": ("empty", "no observed values"),
+        "rate": ("numeric", "float64 dtype; single value 2.5"),
+        "load": ("numeric", "float64 dtype; 2 infinite values are treated as missing"),
+    }
+
+
+def test_a_listed_datetime_column_says_how_many_values_did_not_parse() -> None:
+    frame = pd.DataFrame({"when": ["2026-01-01", "soon", "2026-01-03", None, "later"], "n": [1, 2, 3, 4, 5]})
+    column = StandardPreprocessor(datetime_columns=["when"]).fit(frame).describe()["columns"]["when"]
+    assert (column["kind"], column["reason"]) == (
+        "datetime",
+        "listed in datetime_columns; 2 values did not parse and are treated as missing",
+    )
+
+
 def test_text_is_numeric_only_if_every_distinct_value_is_a_number_not_just_the_first_hundred() -> None:
     values = [str(i) for i in range(100)] + ["oops"]  # the first 100 distinct values are numbers
     column = StandardPreprocessor().fit(pd.DataFrame({"x": values})).describe()["columns"]["x"]
