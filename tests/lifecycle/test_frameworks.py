@@ -416,18 +416,34 @@ def test_torch_training_takes_every_row_once_an_epoch_in_batches_and_reports_the
     assert training["final_loss"] == pytest.approx(float(np.mean((outputs - target) ** 2)), rel=1e-5)
 
 
+@pytest.fixture
+def torch_warns_every_time() -> Iterator[None]:
+    """Torch's once-per-process warnings raised at each occurrence, so a test sees them whatever ran
+    before it in the process."""
+    import torch
+
+    before = torch.is_warn_always_enabled()
+    torch.set_warn_always(True)
+    yield
+    torch.set_warn_always(before)
+
+
 @pytest.mark.slow
-@pytest.mark.usefixtures("one_torch_thread")
-def test_torch_gets_writable_arrays_and_never_warns_they_are_not(srv: Path) -> None:
-    frame, param = linear(seed=1), linear_param(epochs=2)
+@pytest.mark.usefixtures("one_torch_thread", "torch_warns_every_time")
+@pytest.mark.parametrize("preprocess", [True, False], ids=["torch-preprocessed", "torch-raw-float32"])
+def test_torch_gets_writable_arrays_and_never_warns_they_are_not(srv: Path, preprocess: bool) -> None:
+    # Without preprocessing, a float32 frame's values reach the network as they are: pandas 3 hands
+    # them out as a read-only view.
+    frame, param = linear(seed=1).astype(np.float32), linear_param(epochs=2, preprocess=preprocess)
     model = lifecycle.init(frame, param, torch_wrapped)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         lifecycle.fit(model, frame, param)
-        predicted = lifecycle.apply(model, linear(seed=2, n=50).drop(columns="y"), param)
+        predicted = lifecycle.apply(model, linear(seed=2, n=50).drop(columns="y").astype(np.float32), param)
     assert len(predicted) == 50
-    # pandas 3 hands out read-only arrays; torch warns once per process: "The given NumPy array is not
-    # writable, and PyTorch does not support non-writable tensors" (writing through one is undefined)
+    assert (model.preprocessor is None) is not preprocess
+    # "The given NumPy array is not writable, and PyTorch does not support non-writable tensors"
+    # (writing through one is undefined)
     assert not [warning for warning in caught if "not writable" in str(warning.message)]
 
 
