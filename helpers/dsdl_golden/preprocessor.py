@@ -44,7 +44,6 @@ the population stability index of each numeric column against its fit-time decil
 from __future__ import annotations
 
 import numbers
-import warnings
 from collections.abc import Callable, Collection, Hashable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -82,6 +81,7 @@ from dsdl_golden._preprocessing.parsing import (
 )
 from dsdl_golden._preprocessing.stats import STRATEGIES, Strategy, fill_value
 from dsdl_golden._preprocessing.suspects import suspect_warnings
+from dsdl_golden._user_warnings import warn_user
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -193,7 +193,7 @@ class StandardPreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[mis
     def transform(self, X: Any) -> NDArray[np.float64]:  # noqa: N803 (scikit-learn API)
         """Encode ``X`` (fitted columns required, extra columns ignored) and record a transform report."""
         check_is_fitted(self, "columns_")
-        frame, extra = self._fitted_frame(X, stacklevel=4)  # the caller, scikit-learn's set_output wrapper
+        frame, extra = self._fitted_frame(X)
         kept = self._kept()
         parsed = [encoder.parse(frame[column.name]) for column, encoder in kept]
         reports = {
@@ -234,7 +234,7 @@ class StandardPreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[mis
         is commonly read as a major shift, 0.1-0.25 as a moderate one).
         """
         check_is_fitted(self, "columns_")
-        frame, extra = self._fitted_frame(X, stacklevel=3)
+        frame, extra = self._fitted_frame(X)
         columns: dict[str, dict[str, Any]] = {}
         for column, encoder in self._kept():
             if isinstance(encoder, NumericEncoder) and encoder.drift is not None:
@@ -323,10 +323,8 @@ class StandardPreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[mis
             raise ValueError(f"input_features is not equal to feature_names_in_: {names} != {fitted}")
         return names
 
-    def _fitted_frame(self, data: Any, *, stacklevel: int) -> tuple[pd.DataFrame, list[str]]:
-        """``data`` with the fitted columns reachable by name, and the names of extra columns it has.
-
-        A warning about feature names points ``stacklevel`` frames up: at the user's call."""
+    def _fitted_frame(self, data: Any) -> tuple[pd.DataFrame, list[str]]:
+        """``data`` with the fitted columns reachable by name, and the names of extra columns it has."""
         frame, named = as_frame(data)
         fitted = self._fitted_names()
         fitted_named = hasattr(self, "feature_names_in_")
@@ -341,11 +339,9 @@ class StandardPreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[mis
             return frame, [name for name in frame.columns if name not in known]
         if named != fitted_named:
             have, fitted_with = ("has", "without") if named else ("does not have valid", "with")
-            warnings.warn(
+            warn_user(
                 f"X {have} feature names, but {type(self).__name__} was fitted {fitted_with} feature names; "
-                "columns are matched by position.",
-                UserWarning,
-                stacklevel=stacklevel,
+                "columns are matched by position."
             )
         if frame.shape[1] != self.n_features_in_:
             raise ValueError(
@@ -497,7 +493,7 @@ def _warn_about_suspects(
     """Warn about each kept column that looks like a target or an identifier (never fails)."""
     kinds = [column.kind if column.encoder else None for column in preprocessor.columns_]
     for message in suspect_warnings(features, kinds, target_given=target_given):
-        warnings.warn(message, UserWarning, stacklevel=3)
+        warn_user(message)
 
 
 def handle_missing(

@@ -10,6 +10,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.linear_model import LinearRegression
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from dsdl_golden.preprocessor import StandardPreprocessor
@@ -119,3 +121,12 @@ def test_the_transform_report_counts_the_rows_transformed(n_rows: int) -> None:
     preprocessor = StandardPreprocessor().fit(FRAME.assign(c=["k", "l", "k", "l"]))
     preprocessor.transform(pd.concat([FRAME.assign(c="k")] * 2).head(n_rows))
     assert preprocessor.last_transform_report_["n_rows"] == n_rows
+
+
+def test_the_warning_points_at_the_users_line_through_a_pipeline_too() -> None:
+    pipeline = make_pipeline(StandardPreprocessor(), LinearRegression()).fit(FRAME, [1.0, 2.0, 3.0, 5.0])
+    _, caught = recorded(pipeline.predict, FRAME.to_numpy())
+    assert [str(warning.message).split(",")[0] for warning in caught] == [
+        "X does not have valid feature names"
+    ]
+    assert caught[0].filename == __file__
