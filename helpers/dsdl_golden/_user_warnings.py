@@ -12,8 +12,9 @@ import warnings
 
 __all__ = ["warn_user"]
 
-#: Modules whose frames a warning never points at.
-_LIBRARY_PREFIXES = ("dsdl_golden.", "sklearn.")
+#: Modules whose frames a warning never points at (mutmut's trampolines sit between our functions
+#: under ``./dev mutate``).
+_LIBRARY_PREFIXES = ("dsdl_golden.", "sklearn.", "mutmut.")
 
 
 def warn_user(message: str, category: type[Warning] = UserWarning) -> None:
