@@ -784,3 +784,32 @@ def test_tracing_is_off_without_olly_enabled() -> None:
 
 def test_olly_enabled_on_is_one_of_our_flag_words() -> None:
     assert tracing_wanted({"olly_enabled": " On "}) is True
+
+
+def test_each_request_is_a_json_line_in_the_container_log_with_its_facts(
+    package: Path, environment: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    started = time.perf_counter()
+    with serve(create_app(load_settings(environment), environment)) as url:
+        assert post(url, "/fit", {"data": CSV, "meta": meta()})["status"] == "success"
+        assert post(url, "/apply", {"data": CSV, "meta": meta(algo="nosuch")})["status"] == "error"
+    elapsed = time.perf_counter() - started
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    requests_logged = [line for line in lines if line.get("type") == "request"]
+    assert [(line["message"], line["level"]) for line in requests_logged] == [
+        ("/fit success 200", "INFO"),
+        ("/apply error 200", "INFO"),
+    ]
+    fit, failed = requests_logged
+    assert (fit["path"], fit["status"], fit["http_status"], fit["algo"], fit["model_name"]) == (
+        "/fit",
+        "success",
+        200,
+        "edge",
+        "m1",
+    )
+    assert (fit["rows_in"], fit["rows_out"]) == (3, 3)
+    assert 0 < fit["duration_s"] < elapsed
+    assert "detail" not in fit
+    assert failed["detail"].startswith("/apply: ERROR: ")
+    assert "nosuch" in failed["detail"]
