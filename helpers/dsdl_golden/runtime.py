@@ -241,7 +241,6 @@ def create_app(settings: Settings | None = None, environ: Mapping[str, str] | No
     app = FastAPI(
         title="dsdl-golden model API", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
-    app.state.api = api
     app.add_exception_handler(TokenRefusedError, _refused)
     app.add_api_route("/healthz", _healthz, methods=["GET"])
     app.add_api_route("/readyz", _readyz(settings), methods=["GET"])
