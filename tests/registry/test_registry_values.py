@@ -26,11 +26,20 @@ from dsdl_golden._registry.values import (
 from dsdl_golden._registry.versions import ModelVersionInfo
 from dsdl_golden.metrics_calculator import calculate_all_metrics
 
+#: The comparison table's columns before the metric.
+DESCRIBING = ["version", "aliases", "run_id", "created"]
 CREATED = datetime(2026, 12, 1, 9, 30, 15, 250000, tzinfo=UTC)
 
 
 def exactly(message: str) -> str:
     return f"^{re.escape(message)}$"
+
+
+def alias_refused(alias: object) -> str:
+    return (
+        f"alias {alias!r} is not allowed: use letters, digits, '_' or '-', starting with a letter or "
+        "'_', and neither 'latest' nor v<number> (e.g. 'champion', 'challenger')"
+    )
 
 
 def version(number: int, metrics: dict[str, float], *aliases: str) -> ModelVersionInfo:
@@ -73,11 +82,7 @@ def test_aliases_of_letters_digits_underscores_and_dashes_are_allowed(alias: str
     "alias", ["", "2nd", "-x", "a.b", "a b", "a" * 257, "latest", "LATEST", "v2", "V17", None, 3]
 )
 def test_other_aliases_say_which_are_allowed(alias: object) -> None:
-    message = (
-        f"alias {alias!r} is not allowed: use letters, digits, '_' or '-', starting with a letter or "
-        "'_', and neither 'latest' nor v<number> (e.g. 'champion', 'challenger')"
-    )
-    with pytest.raises(ValueError, match=exactly(message)):
+    with pytest.raises(ValueError, match=exactly(alias_refused(alias))):
         check_alias(alias)
 
 
@@ -97,13 +102,7 @@ def test_other_versions_say_what_is_understood(spec: object) -> None:
 
 
 def test_a_version_alias_is_checked_as_an_alias() -> None:
-    with pytest.raises(
-        ValueError,
-        match=exactly(
-            "alias 'v2' is not allowed: use letters, digits, '_' or '-', starting with a letter or '_', "
-            "and neither 'latest' nor v<number> (e.g. 'champion', 'challenger')"
-        ),
-    ):
+    with pytest.raises(ValueError, match=exactly(alias_refused("v2"))):
         check_version_spec("@v2")
 
 
@@ -222,16 +221,7 @@ def test_the_comparison_ranks_by_the_metric_best_first_with_each_versions_gap_to
         version(3, {"rmse": 1.0}),
     ]
     table = comparison_table("churn", versions, "rmse", None)
-    assert list(table.columns) == [
-        "version",
-        "aliases",
-        "run_id",
-        "created",
-        "rmse",
-        "delta_to_best",
-        "mae",
-        "r2",
-    ]
+    assert list(table.columns) == [*DESCRIBING, "rmse", "delta_to_best", "mae", "r2"]
     assert table["version"].tolist() == [2, 1, 3]
     assert table["aliases"].tolist() == ["challenger, staging", "champion", ""]
     assert table["run_id"].tolist() == ["run2", "run1", "run3"]
