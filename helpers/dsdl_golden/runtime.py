@@ -42,8 +42,9 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from dsdl_golden import telemetry_helper
+from dsdl_golden._error_text import exception_text
 from dsdl_golden._runtime.auth import TokenRefusedError, check_token
-from dsdl_golden._runtime.calls import CallError, CallResult, ModelService
+from dsdl_golden._runtime.calls import USER_CODE_FAILURES, CallError, CallResult, ModelService
 from dsdl_golden._runtime.observability import flush_tracing, start_tracing
 from dsdl_golden._runtime.readiness import check_readiness
 from dsdl_golden.config import Settings, load_settings
@@ -113,6 +114,15 @@ def _record(path: str, status: str, http_status: int, started: float, result: Ca
         logger.warning("request telemetry skipped: %s", error)
 
 
+def _guarded(what: str, action: Callable[[], Any]) -> Any:
+    """``action()``, or ``{"error": ...}`` when the module's code fails: a broken module's model or
+    summary must not make ``/summary`` a 500."""
+    try:
+        return action()
+    except USER_CODE_FAILURES as error:
+        return {"error": f"{what} raised {type(error).__name__}: {exception_text(error)}"}
+
+
 class ModelApi:
     """The route handlers of one API process."""
 
@@ -136,11 +146,8 @@ class ModelApi:
         last = self.service.last_model()
         if last is not None:
             loaded, model = last
-            facts["model"] = str(model)
-            try:
-                facts["model_summary"] = loaded.module.summary(model)
-            except Exception as error:  # a broken module's summary must not be a 500
-                facts["model_summary"] = {"error": f"summary(model) raised {type(error).__name__}: {error}"}
+            facts["model"] = _guarded("str(model)", lambda: str(model))
+            facts["model_summary"] = _guarded("summary(model)", lambda: loaded.module.summary(model))
         return facts
 
     async def summary(self, request: Request) -> Response:

@@ -813,3 +813,48 @@ def test_each_request_is_a_json_line_in_the_container_log_with_its_facts(
     assert "detail" not in fit
     assert failed["detail"].startswith("/apply: ERROR: ")
     assert "nosuch" in failed["detail"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "path", "message"),
+    [
+        (
+            "\ndef fit(model, df, param):\n    import sys\n    sys.exit(3)\n",
+            "/fit",
+            "/fit: ERROR: unable to fit model. Ended with exception: SystemExit: 3",
+        ),
+        (
+            "\ndef apply(model, df, param):\n    exit()\n",
+            "/fit",
+            "/fit: ERROR: unable to apply model. Ended with exception: SystemExit: None",
+        ),
+        (
+            "\nimport sys\nsys.exit('stopped at import')\n",
+            "/apply",
+            "/apply: ERROR: unable to initialize module. Ended with exception: SystemExit: stopped at import",
+        ),
+    ],
+    ids=["sys.exit-in-fit", "exit-in-apply", "sys.exit-at-import"],
+)
+def test_a_notebook_that_calls_exit_gets_dsdls_error_answer_not_a_500(
+    package: Path, api: str, extra: str, path: str, message: str
+) -> None:
+    (package / "edge.py").write_text(edge_module(package / "data", extra))
+    assert post(api, path, {"data": CSV, "meta": meta()}) == {"status": "error", "message": message}
+    assert requests.get(api + "/healthz", timeout=10).status_code == 200
+
+
+def test_a_model_whose_str_or_summary_exits_or_raises_still_gets_a_summary(package: Path, api: str) -> None:
+    (package / "edge.py").write_text(
+        edge_module(
+            package / "data",
+            "\nclass Model(dict):\n    def __str__(self):\n        raise ValueError('no text')\n\n\n"
+            "def init(df, param):\n    return Model(rows=len(df))\n\n\nAPPLIED = []\n\n\n"
+            "def summary(model=None):\n    if APPLIED:\n        raise SystemExit(2)\n    return {}\n\n\n"
+            "def apply(model, df, param):\n    APPLIED.append(True)\n    return df\n",
+        )
+    )
+    assert post(api, "/fit", {"data": CSV, "meta": meta()})["status"] == "success"
+    facts = summary_of(api)
+    assert facts["model"] == {"error": "str(model) raised ValueError: no text"}
+    assert facts["model_summary"] == {"error": "summary(model) raised SystemExit: 2"}

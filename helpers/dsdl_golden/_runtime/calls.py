@@ -35,7 +35,7 @@ from dsdl_golden._lifecycle.params import check_name, strip_quotes
 from dsdl_golden._runtime.modules import LoadedModule, ModuleLoader
 from dsdl_golden.config import Settings
 
-__all__ = ["CallError", "CallResult", "ModelService"]
+__all__ = ["USER_CODE_FAILURES", "CallError", "CallResult", "ModelService"]
 
 T = TypeVar("T")
 
@@ -49,12 +49,17 @@ class CallError(Exception):
     """A step of a call failed; ``str()`` is DSDL's reason."""
 
 
+#: What the data scientist's code may raise that a call answers as DSDL's error: any exception, and
+#: ``SystemExit`` (``sys.exit()`` or ``exit()`` left in a notebook), which would otherwise be a 500.
+USER_CODE_FAILURES: Final = (Exception, SystemExit)
+
+
 def _step(what: str, action: Callable[[], T]) -> T:
     try:
         return action()
     except CallError:
         raise
-    except Exception as error:
+    except USER_CODE_FAILURES as error:
         text = exception_text(error)
         raise CallError(f"{what}. Ended with exception: {type(error).__name__}: {text}") from error
 
