@@ -787,8 +787,13 @@ def test_olly_enabled_on_is_one_of_our_flag_words() -> None:
 
 
 def test_each_request_is_a_json_line_in_the_container_log_with_its_facts(
-    package: Path, environment: dict[str, str], capsys: pytest.CaptureFixture[str]
+    package: Path,
+    environment: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # As in the container's process: no handler yet (an app a module fixture made keeps its own).
+    monkeypatch.setattr(logging.getLogger("dsdl_golden"), "handlers", [])
     started = time.perf_counter()
     with serve(create_app(load_settings(environment), environment)) as url:
         assert post(url, "/fit", {"data": CSV, "meta": meta()})["status"] == "success"
