@@ -1,4 +1,4 @@
-"""The text of an exception for messages, logs and telemetry, even when its ``__str__`` fails.
+"""The failures of a data scientist's code, and their text for messages, logs and telemetry.
 
 A data scientist's exception class can define a ``__str__`` that raises; calling ``str()`` on it
 inside an ``except`` block would replace their error with that failure. Every place that puts an
@@ -7,7 +7,14 @@ exception's text into a message goes through :func:`exception_text`.
 
 from __future__ import annotations
 
-__all__ = ["exception_text"]
+from typing import Final
+
+__all__ = ["USER_CODE_FAILURES", "exception_text"]
+
+#: What the data scientist's code may raise that we report and answer as its failure: any exception,
+#: and ``SystemExit`` (``sys.exit()`` or ``exit()`` left in a notebook), which ``except Exception``
+#: would let through unreported.
+USER_CODE_FAILURES: Final = (Exception, SystemExit)
 
 
 def exception_text(error: BaseException) -> str:

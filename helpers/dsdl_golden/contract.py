@@ -16,6 +16,8 @@ import types
 from pathlib import Path
 from typing import Final
 
+from dsdl_golden._error_text import USER_CODE_FAILURES
+
 __all__ = ["CONTRACT", "check_module", "check_source"]
 
 #: Each function and the positional arguments DSDL passes to it (summary: 0 and 1).
@@ -111,13 +113,13 @@ def check_module(path: str | Path) -> list[str]:
         return problems
     try:
         module = _import(path)
-    except (Exception, SystemExit) as error:  # anything the module's top level raises
+    except USER_CODE_FAILURES as error:  # anything the module's top level raises
         return [*problems, _import_problem(error)]
     summary = getattr(module, "summary", None)
     if callable(summary):
         try:
             facts = summary()
-        except Exception as error:
+        except USER_CODE_FAILURES as error:
             problems.append(f"summary() without a model raised {type(error).__name__}: {error}")
         else:
             if not isinstance(facts, dict):

@@ -60,7 +60,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from dsdl_golden._error_text import exception_text
+from dsdl_golden._error_text import USER_CODE_FAILURES, exception_text
 from dsdl_golden._lifecycle.forecasting import StatsmodelsForecaster
 from dsdl_golden._lifecycle.lineage import record_lineage
 from dsdl_golden._lifecycle.model import (
@@ -154,7 +154,7 @@ def _phase(model: GoldenModel, phase: str, rows: int) -> Iterator[dict[str, Any]
     reporter.event("run_start", phase, rows=rows, algo=model.spec.algo, model_name=model.spec.model_name)
     try:
         yield facts
-    except Exception as error:
+    except USER_CODE_FAILURES as error:
         duration = time.perf_counter() - started
         reporter.error(error, phase, rows=rows, duration_s=duration)
         text = exception_text(error)

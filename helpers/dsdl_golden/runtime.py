@@ -42,9 +42,9 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from dsdl_golden import telemetry_helper
-from dsdl_golden._error_text import exception_text
+from dsdl_golden._error_text import USER_CODE_FAILURES, exception_text
 from dsdl_golden._runtime.auth import TokenRefusedError, check_token
-from dsdl_golden._runtime.calls import USER_CODE_FAILURES, CallError, CallResult, ModelService
+from dsdl_golden._runtime.calls import CallError, CallResult, ModelService
 from dsdl_golden._runtime.observability import flush_tracing, start_tracing
 from dsdl_golden._runtime.readiness import check_readiness
 from dsdl_golden.config import Settings, load_settings

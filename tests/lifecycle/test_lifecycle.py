@@ -321,6 +321,42 @@ def test_an_error_in_the_model_reaches_splunk_and_is_raised_unchanged(
     assert end["event"]["status"] == "error"
 
 
+class ExitsWhenTold(RandomForestClassifier):
+    """A model whose fit or predict calls ``sys.exit(3)``, as a notebook's leftover ``exit()`` does."""
+
+    exit_in = ""
+
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:  # noqa: N803
+        if self.exit_in == "fit":
+            sys.exit(3)
+        return super().fit(X, y, sample_weight)
+
+    def predict(self, X: Any) -> Any:  # noqa: N803
+        if self.exit_in == "apply":
+            sys.exit(3)
+        return super().predict(X)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("phase", ["fit", "apply"])
+def test_a_sys_exit_in_the_model_is_reported_like_an_error_and_raised_unchanged(
+    telemetry_to_emulator: SplunkEmulator, monkeypatch: pytest.MonkeyPatch, phase: str
+) -> None:
+    frame, param = churn()
+    model = lifecycle.init(frame, param, lambda params: ExitsWhenTold(n_estimators=5, random_state=0))
+    if phase == "apply":
+        lifecycle.fit(model, frame, param)
+    monkeypatch.setattr(ExitsWhenTold, "exit_in", phase)
+    with pytest.raises(SystemExit) as exited:
+        getattr(lifecycle, phase)(model, frame, param)
+    assert exited.value.code == 3
+    assert telemetry_helper.flush(20)
+    (error,) = events_of_type(telemetry_to_emulator, "error")
+    assert (error["event"]["exception_type"], error["fields"]["phase"]) == ("builtins.SystemExit", phase)
+    end = events_of_type(telemetry_to_emulator, "run_end")[-1]
+    assert (end["fields"]["phase"], end["event"]["status"], end["event"]["error"]) == (phase, "error", "3")
+
+
 class UnprintableError(Exception):
     """An exception of the data scientist's whose ``__str__`` itself fails."""
 

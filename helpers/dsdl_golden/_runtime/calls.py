@@ -30,12 +30,12 @@ import pandas as pd
 
 from dsdl_golden._atomic import write_atomically
 from dsdl_golden._csv_codec import read_csv, write_csv
-from dsdl_golden._error_text import exception_text
+from dsdl_golden._error_text import USER_CODE_FAILURES, exception_text
 from dsdl_golden._lifecycle.params import check_name, strip_quotes
 from dsdl_golden._runtime.modules import LoadedModule, ModuleLoader
 from dsdl_golden.config import Settings
 
-__all__ = ["USER_CODE_FAILURES", "CallError", "CallResult", "ModelService"]
+__all__ = ["CallError", "CallResult", "ModelService"]
 
 T = TypeVar("T")
 
@@ -47,11 +47,6 @@ PARSE_HELP: Final = (
 
 class CallError(Exception):
     """A step of a call failed; ``str()`` is DSDL's reason."""
-
-
-#: What the data scientist's code may raise that a call answers as DSDL's error: any exception, and
-#: ``SystemExit`` (``sys.exit()`` or ``exit()`` left in a notebook), which would otherwise be a 500.
-USER_CODE_FAILURES: Final = (Exception, SystemExit)
 
 
 def _step(what: str, action: Callable[[], T]) -> T:
