@@ -254,6 +254,25 @@ def test_a_stalled_splunkd_times_out_naming_the_timeout(stalled_port: int, metho
 
 
 @pytest.mark.timeout(20)
+def test_send_results_waits_for_a_stalled_hec_only_as_long_as_its_timeout(stalled_port: int) -> None:
+    stalled = load_settings(
+        {
+            "splunk_hec_enabled": "1",
+            "splunk_hec_url": f"https://127.0.0.1:{stalled_port}",
+            "splunk_hec_token": "stalled-hec-token",
+        }
+    )
+    rows = pd.DataFrame({"score": [0.1, 0.9]})
+    report = splunk.send_results(rows, retries=0, timeout=0.5, settings=stalled)
+    assert report.sent == 0
+    assert [row for row, _ in report.failed] == [0, 1]
+    for _, reason in report.failed:
+        assert reason.startswith("connection failed: ")
+        assert reason.endswith("(read timeout=0.5)")
+        assert "stalled-hec-token" not in reason
+
+
+@pytest.mark.timeout(20)
 def test_validate_does_not_hang_on_a_stalled_splunkd(stalled_port: int) -> None:
     stalled = load_settings(
         {
