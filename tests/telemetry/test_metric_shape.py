@@ -303,6 +303,31 @@ def test_large_arrays_are_sent_in_parts_that_give_them_back_exactly(
         )
 
 
+@pytest.mark.parametrize(
+    "as_given",
+    [np.asarray, lambda array: array.tolist()],
+    ids=["numpy", "nested-list"],
+)
+def test_a_20_class_confusion_matrix_stays_measurements_and_one_cell_more_is_an_array(
+    offline: Telemetry, capture: Capture, as_given: Any
+) -> None:
+    assert shaping.ARRAY_MEASUREMENT_CELLS == 400  # a 20 x 20 confusion matrix, as documented
+    matrix = np.arange(400).reshape(20, 20)
+    offline.log_metrics({"confusion_matrix": as_given(matrix)})
+    assert capture.array_events() == []
+    (fields,) = capture.metric_events()
+    assert fields[f"{MEASUREMENT}confusion_matrix.19.18"] == 398
+
+    capture.payloads.clear()
+    offline.log_metrics({"scores": as_given(np.arange(401))})
+    (fields,) = capture.metric_events()
+    assert fields[f"{MEASUREMENT}scores.shape.0"] == 401
+    assert f"{MEASUREMENT}scores.0" not in fields
+    np.testing.assert_array_equal(
+        reassemble([event["event"] for event in capture.array_events()], "scores", None), np.arange(401)
+    )
+
+
 def test_more_than_a_thousand_measurements_are_split_over_metric_events(
     offline: Telemetry, capture: Capture
 ) -> None:
