@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,11 @@ def runtime(
     export_notebook(save_template_as(tmp_path, NOTEBOOK, BOOSTING), srv / "app" / "model")
     environment = {"api_token": TOKEN, "GOLDEN_SRV_DIR": str(srv), "GOLDEN_REGISTRY": "mlflow"}
     with serve(create_app(load_settings(environment), environment)) as url:
+        # The runtime's registry warm-up reads MLFLOW_TRACKING_URI and puts it back when it is done: a
+        # test that sets it while the warm-up still runs (a loaded machine) would see it removed.
+        for thread in threading.enumerate():
+            if thread.name == "registry-warm-up":
+                thread.join(120)
         yield url
 
 
