@@ -136,6 +136,11 @@ def test_flexible_signatures_are_accepted() -> None:
         ("def summary(model=None):\n    raise KeyError('x')\n", "summary() without a model raised KeyError"),
         ("import sys\nsys.exit(2)\n", "import failed: the module calls sys.exit(2) at import"),
         ("def summary(model=None):\n    exit(4)\n", "summary() without a model raised SystemExit: 4"),
+        (
+            "class Unprintable(Exception):\n    def __str__(self):\n        raise ValueError()\n\n\n"
+            "def summary(model=None):\n    raise Unprintable()\n",
+            "summary() without a model raised Unprintable: <its str() failed with ValueError>",
+        ),
     ],
 )
 def test_check_module_imports_the_module_and_calls_summary(tmp_path: Path, body: str, problem: str) -> None:

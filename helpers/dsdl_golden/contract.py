@@ -16,7 +16,7 @@ import types
 from pathlib import Path
 from typing import Final
 
-from dsdl_golden._error_text import USER_CODE_FAILURES
+from dsdl_golden._error_text import USER_CODE_FAILURES, exception_text
 
 __all__ = ["CONTRACT", "check_module", "check_source"]
 
@@ -120,7 +120,8 @@ def check_module(path: str | Path) -> list[str]:
         try:
             facts = summary()
         except USER_CODE_FAILURES as error:
-            problems.append(f"summary() without a model raised {type(error).__name__}: {error}")
+            raised = f"{type(error).__name__}: {exception_text(error)}"
+            problems.append(f"summary() without a model raised {raised}")
         else:
             if not isinstance(facts, dict):
                 problems.append(f"summary() returned a {type(facts).__name__}; return a dict")
